@@ -1,0 +1,51 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { parseDsn } from '../db/dsn.ts';
+import { runOnlineMigration } from '../engine/online-migration.ts';
+import { stderrProgress } from '../engine/progress.ts';
+import { flagFileGate } from './flag-file-gate.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function migrateCommand(): Command {
+  return new Command('migrate')
+    .description('alter one table online: shadow table, chunked copy, binlog catch-up, verification, atomic cut-over')
+    .requiredOption('--dsn <dsn>', 'mysql://user:pass@host:port/database')
+    .requiredOption('--table <table>', 'table to alter')
+    .requiredOption('--alter <clauses>', 'ALTER clauses, e.g. "ADD COLUMN c INT NOT NULL DEFAULT 0"')
+    .option('--postpone-cutover', 'after copying, keep applying the binlog until released (flag file or SIGUSR2)')
+    .option('--postpone-flag-file <path>', 'flag file whose deletion releases the cut-over')
+    .option('--chunk-size <rows>', 'fixed rows per copy chunk (default: adaptive, ~0.5 s per chunk)', positiveInt)
+    .option('--max-lag-ms <ms>', 'pause copying while a replica lags more than this', positiveInt, 1500)
+    .option('--max-threads-running <n>', 'pause copying while Threads_running exceeds this (0: off)', positiveInt, 50)
+    .option('--replica-dsn <dsn>', 'replica to watch for lag (repeatable)', collect, [] as string[])
+    .option('--allow-drop-column', 'allow an ALTER that drops columns (their data is discarded)')
+    .action(async (opts) => {
+      const target = parseDsn(opts.dsn);
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      const result = await runOnlineMigration({
+        target,
+        table: opts.table,
+        alter: opts.alter,
+        chunkSize: opts.chunkSize,
+        maxLagMs: opts.maxLagMs,
+        maxThreadsRunning: opts.maxThreadsRunning,
+        replicas: (opts.replicaDsn as string[]).map(parseDsn),
+        allowDropColumns: Boolean(opts.allowDropColumn),
+        postponeCutover: opts.postponeCutover
+          ? flagFileGate(opts.postponeFlagFile ?? `.schemabot-${target.database}-${opts.table}.postpone`) : undefined,
+        progress: stderrProgress(),
+        signal: controller.signal,
+      });
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    });
+}

@@ -1,0 +1,9 @@
+/** The migration was refused before anything changed: the original table is untouched. */
+export class MigrationRefused extends Error {
+  override name = 'MigrationRefused';
+}
+
+/** The migration failed before cut-over: the original table is untouched, the shadow table dropped. */
+export class MigrationFailed extends Error {
+  override name = 'MigrationFailed';
+}

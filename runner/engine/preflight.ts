@@ -1,0 +1,44 @@
+// Checks that must pass before anything is created. Each failure names what is wrong and how to fix it.
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { MigrationRefused } from './errors.ts';
+import { listForeignKeys, listTriggers, tableExists } from './table-info.ts';
+import type { TableNames } from './table-names.ts';
+
+const REQUIRED_BINLOG: Array<[string, string, string]> = [
+  ['log_bin', 'ON', 'start the server with --log-bin'],
+  ['binlog_format', 'ROW', 'SET GLOBAL binlog_format = ROW'],
+  ['binlog_row_image', 'FULL', 'SET GLOBAL binlog_row_image = FULL'],
+  // Without full metadata the stream would label columns from the live schema (wrong across an ALTER).
+  ['binlog_row_metadata', 'FULL', 'SET GLOBAL binlog_row_metadata = FULL (MariaDB 10.5+, MySQL 8.0.14+)'],
+];
+
+export async function checkBinlog(conn: Connection): Promise<void> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${REQUIRED_BINLOG.map(() => '?').join(', ')})`,
+    REQUIRED_BINLOG.map(([name]) => name));
+  const values = new Map(rows.map((r) => [String(r.Variable_name), String(r.Value).toUpperCase()]));
+  for (const [name, expected, fix] of REQUIRED_BINLOG) {
+    const actual = values.get(name);
+    if (actual !== expected) {
+      throw new MigrationRefused(`${name} is ${actual ?? 'not supported by this server'}, must be ${expected}: ${fix}`);
+    }
+  }
+}
+
+export async function checkTable(conn: Connection, names: TableNames): Promise<void> {
+  if (!(await tableExists(conn, names.schema, names.original))) {
+    throw new MigrationRefused(`table \`${names.schema}\`.\`${names.original}\` does not exist`);
+  }
+  if (await tableExists(conn, names.schema, names.old)) {
+    throw new MigrationRefused(`\`${names.old}\` exists (the original table kept by an earlier migration, for revert): `
+      + `drop it once that migration no longer needs reverting`);
+  }
+  const triggers = await listTriggers(conn, names.schema, names.original);
+  if (triggers.length > 0) {
+    throw new MigrationRefused(`table has triggers (${triggers.join(', ')}): they would not follow the rows to the new table`);
+  }
+  const fks = await listForeignKeys(conn, names.schema, names.original);
+  if (fks.length > 0) {
+    throw new MigrationRefused(`table has foreign keys (${fks.join(', ')}): a table swap would break or orphan them`);
+  }
+}

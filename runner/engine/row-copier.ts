@@ -1,0 +1,130 @@
+// Copies the original table into the shadow table in key-ordered chunks. Each chunk is one
+// transaction: delete the chunk's key range from the shadow table (rows the applier already wrote
+// there), then INSERT … SELECT … LOCK IN SHARE MODE, which reads the latest committed rows and holds
+// them until commit, so any later change to them reaches the shadow table through the binlog.
+// Strict mode and no IGNORE: a value that does not fit, or a duplicate for a new unique key, fails.
+import type { Connection, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
+import { quoteIdent, quoteList } from '../db/quote.ts';
+import type { ColumnMapping } from './column-mapping.ts';
+import { MigrationFailed } from './errors.ts';
+import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
+import { isRetryable, mysqlErrno } from './mysql-errors.ts';
+import type { TableNames } from './table-names.ts';
+
+export interface CopierOptions {
+  /** Fixed chunk size; when absent the size adapts to `targetChunkMs`. */
+  chunkSize?: number;
+  targetChunkMs: number;
+}
+
+export interface CopyHooks {
+  /** Resolves when copying may continue (throttling). */
+  throttle(): Promise<void>;
+  /** Resolves when every binlog change so far has been applied to the shadow table. */
+  catchUp(): Promise<void>;
+  onChunk(rows: number): void;
+}
+
+const MIN_CHUNK = 500;
+const MAX_CHUNK = 100_000;
+const DUPLICATE_RETRIES = 3;
+const MAX_ATTEMPTS = 8;
+
+export class RowCopier {
+  rowsCopied = 0;
+  chunkSize: number;
+  private lastKey: KeyValues | undefined;
+  private maxKey: KeyValues | undefined;
+  private done = false;
+  private readonly index: string;
+
+  constructor(private readonly conn: Connection, private readonly names: TableNames, private readonly mapping: ColumnMapping,
+    private readonly options: CopierOptions) {
+    this.chunkSize = options.chunkSize ?? 2_000;
+    this.index = mapping.key.oldIndex;
+  }
+
+  /** Reads the key range to copy. Call after the binlog stream has started: later rows arrive through it. */
+  async init(): Promise<void> {
+    const cols = this.mapping.key.oldColumns;
+    const [rows] = await this.conn.query<RowDataPacket[]>({
+      sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
+             ORDER BY ${keyOrder(cols, 'DESC')} LIMIT 1`,
+      rowsAsArray: true,
+    });
+    this.maxKey = rows.length > 0 ? (rows[0] as unknown as KeyValues) : undefined;
+    this.done = this.maxKey === undefined;
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  async run(hooks: CopyHooks): Promise<void> {
+    while (!this.done) {
+      await hooks.throttle();
+      const started = Date.now();
+      const copied = await this.copyNextChunk(hooks);
+      hooks.onChunk(copied);
+      this.adapt(Date.now() - started);
+    }
+  }
+
+  private adapt(elapsedMs: number): void {
+    if (this.options.chunkSize) return;
+    const ratio = this.options.targetChunkMs / Math.max(elapsedMs, 1);
+    const next = Math.round(this.chunkSize * Math.min(2, Math.max(0.5, ratio)));
+    this.chunkSize = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, next));
+  }
+
+  private async upperBound(): Promise<{ upper: KeyValues; last: boolean }> {
+    const cols = this.mapping.key.oldColumns;
+    const conds = [keyAtMost(cols, this.maxKey!)];
+    if (this.lastKey) conds.unshift(keyAfter(cols, this.lastKey));
+    const [rows] = await this.conn.query<RowDataPacket[]>({
+      sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
+             WHERE ${conds.map((c) => c.sql).join(' AND ')} ORDER BY ${keyOrder(cols)} LIMIT 1 OFFSET ?`,
+      rowsAsArray: true,
+    }, [...conds.flatMap((c) => c.params), this.chunkSize - 1]);
+    if (rows.length === 0) return { upper: this.maxKey!, last: true };
+    return { upper: rows[0] as unknown as KeyValues, last: false };
+  }
+
+  private async copyNextChunk(hooks: CopyHooks): Promise<number> {
+    const { upper, last } = await this.upperBound();
+    const oldRange = keyRange(this.mapping.key.oldColumns, this.lastKey, upper);
+    const newRange = keyRange(this.mapping.key.newColumns, this.lastKey, upper);
+    const insert = `INSERT INTO ${quoteIdent(this.names.shadow)} (${quoteList(this.mapping.written.map((c) => c.new.name))})
+      SELECT ${quoteList(this.mapping.written.map((c) => c.old.name))}
+        FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
+       WHERE ${oldRange.sql} LOCK IN SHARE MODE`;
+    const del = `DELETE FROM ${quoteIdent(this.names.shadow)} WHERE ${newRange.sql}`;
+    let duplicates = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.conn.query('BEGIN');
+        await this.conn.query(del, newRange.params);
+        const [result] = await this.conn.query<ResultSetHeader>(insert, oldRange.params);
+        await this.conn.query('COMMIT');
+        this.lastKey = upper;
+        this.done = last;
+        this.rowsCopied += result.affectedRows;
+        return result.affectedRows;
+      } catch (err) {
+        await this.conn.query('ROLLBACK').catch(() => undefined);
+        const errno = mysqlErrno(err);
+        if (errno === 1062 && duplicates < DUPLICATE_RETRIES) {
+          // Possibly a row whose change is still in flight in the binlog: catch up, then retry.
+          duplicates++;
+          await hooks.catchUp();
+          continue;
+        }
+        if (errno === 1062) {
+          throw new MigrationFailed(`the original table has rows that violate a unique key of the new definition: ${(err as Error).message}`);
+        }
+        if (isRetryable(err) && attempt < MAX_ATTEMPTS) continue;
+        throw new MigrationFailed(`copying rows failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}

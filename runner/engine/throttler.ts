@@ -1,0 +1,81 @@
+// Decides whether the row copy may run: too many running threads on the primary, or replicas too far
+// behind (measured from the changelog heartbeat they replicate). Applying the binlog never pauses.
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { quoteIdent } from '../db/quote.ts';
+import { HEARTBEAT_ID } from './changelog.ts';
+import type { TableNames } from './table-names.ts';
+
+export interface ThrottleLimits {
+  maxThreadsRunning: number;
+  maxLagMs: number;
+}
+
+export interface Replica {
+  label: string;
+  conn: Connection;
+}
+
+const CHECK_INTERVAL_MS = 250;
+
+export class Throttler {
+  reason: string | undefined;
+  /** Highest replica lag seen at the last check, in ms. */
+  replicaLagMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+
+  constructor(private readonly ctrl: Connection, private readonly replicas: Replica[], private readonly names: TableNames,
+    private readonly limits: ThrottleLimits) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
+  }
+
+  async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      this.reason = (await this.threadsReason()) ?? (await this.lagReason());
+    } catch (err) {
+      this.reason = `throttle check failed: ${(err as Error).message}`;
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async threadsReason(): Promise<string | undefined> {
+    if (!this.limits.maxThreadsRunning) return undefined;
+    const [rows] = await this.ctrl.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Threads_running'");
+    const running = Number(rows[0]?.Value ?? 0);
+    return running > this.limits.maxThreadsRunning
+      ? `Threads_running=${running} > ${this.limits.maxThreadsRunning}` : undefined;
+  }
+
+  private async lagReason(): Promise<string | undefined> {
+    let worst: { label: string; lag: number } | undefined;
+    for (const replica of this.replicas) {
+      const [rows] = await replica.conn.query<RowDataPacket[]>(
+        `SELECT value FROM ${quoteIdent(this.names.changelog)} WHERE id = ?`, [HEARTBEAT_ID]).catch(() => [[]] as never);
+      const lag = rows.length > 0 ? Date.now() - Number(rows[0].value) : Number.POSITIVE_INFINITY;
+      if (!worst || lag > worst.lag) worst = { label: replica.label, lag };
+    }
+    this.replicaLagMs = worst && Number.isFinite(worst.lag) ? worst.lag : 0;
+    if (worst && worst.lag > this.limits.maxLagMs) {
+      return Number.isFinite(worst.lag) ? `replica ${worst.label} lag ${worst.lag} ms > ${this.limits.maxLagMs} ms`
+        : `replica ${worst.label} has no heartbeat yet`;
+    }
+    return undefined;
+  }
+
+  /** Resolves once nothing throttles; calls `onWait` with the reason while waiting. */
+  async wait(onWait: (reason: string) => void): Promise<void> {
+    while (this.reason) {
+      onWait(this.reason);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,10 @@
+CREATE TABLE users (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  email VARCHAR(191) NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  status ENUM('active','suspended','deleted') NOT NULL DEFAULT 'active',
+  balance DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+  created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  PRIMARY KEY (id),
+  UNIQUE KEY uk_email (email)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
