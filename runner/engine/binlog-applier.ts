@@ -1,26 +1,21 @@
-// Applies the original table's binlog row changes to the shadow table, in order and in batches.
-// Within a batch only the last image of each key matters (row images are full), so a batch becomes
-// one DELETE of every touched key plus one multi-row INSERT of the surviving images.
+// Replays the original table's binlog changes into the shadow table, in order and in batches. Only
+// the changed keys are taken from the binlog: each batch re-transfers those keys from the original
+// (row-transfer.ts), so a key whose row is gone is simply deleted. Row images are never trusted as
+// values (zongji mis-decodes e.g. negative TIME(n)), and every conversion is the server's own.
 import type { Connection } from 'mysql2/promise';
-import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { BinlogStreamer, Row, RowChange } from './binlog-streamer.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { isRetryable, mysqlErrno } from './mysql-errors.ts';
+import { isDataError, isRetryable, mysqlErrno } from './mysql-errors.ts';
+import { transferRows } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 const TAKE_MAX = 20_000;
-const STATEMENT_ROWS = 1_000;
+const STATEMENT_KEYS = 1_000;
 const MAX_ATTEMPTS = 8;
 
-interface PendingImage {
-  key: KeyValues;
-  /** Undefined when the key's last change was a delete. */
-  row?: Row;
-}
-
-/** Binlog values → SQL parameters (zongji returns JSON documents on MySQL as objects). */
+/** Binlog key values → SQL parameters. */
 function toParam(value: unknown): unknown {
   if (value === undefined) return null;
   if (typeof value === 'boolean') return value ? 1 : 0;
@@ -38,27 +33,22 @@ export class BinlogApplier {
   lagMs = 0;
   /** Unique-key conflicts met while applying; the final verification decides whether they lost rows. */
   readonly conflicts: string[] = [];
+  private conn: Connection;
   private readonly seenMarkers = new Set<string>();
   private readonly markerWaiters = new Map<string, () => void>();
   private stopToken: string | undefined;
   private stopped = false;
   private failure: Error | undefined;
   private loop: Promise<void> | undefined;
-  private failureListeners: Array<(err: Error) => void> = [];
+  private holdRequest: { reached: () => void; released: Promise<void>; release: () => void } | undefined;
 
-  constructor(
-    private readonly conn: Connection,
-    private readonly streamer: BinlogStreamer,
-    private readonly names: TableNames,
-    private readonly mapping: ColumnMapping,
-  ) {}
+  constructor(private readonly ownConn: Connection, private readonly streamer: BinlogStreamer,
+    private readonly names: TableNames, private readonly mapping: ColumnMapping) {
+    this.conn = ownConn;
+  }
 
   start(): void {
     this.loop = this.run();
-  }
-
-  onFailure(listener: (err: Error) => void): void {
-    this.failureListeners.push(listener);
   }
 
   get error(): Error | undefined {
@@ -68,38 +58,37 @@ export class BinlogApplier {
   private async run(): Promise<void> {
     try {
       while (!this.stopped) {
-        const changes = await this.streamer.take(TAKE_MAX, 100);
-        await this.process(changes);
+        if (this.holdRequest) {
+          this.holdRequest.reached();
+          await this.holdRequest.released;
+          continue;
+        }
+        await this.process(await this.streamer.take(TAKE_MAX, 100));
       }
     } catch (err) {
       this.failure = err instanceof MigrationFailed ? err : new MigrationFailed(`binlog applier: ${(err as Error).message}`);
-      for (const listener of this.failureListeners) listener(this.failure);
       for (const wake of this.markerWaiters.values()) wake();
+      this.holdRequest?.reached();
     }
   }
 
   private async process(changes: RowChange[]): Promise<void> {
-    const pending = new Map<string, PendingImage>();
+    const keys = new Map<string, KeyValues>();
     for (const change of changes) {
       if (this.stopped) return;
       if (change.table === this.names.changelog) {
-        await this.flush(pending);
+        await this.flush(keys);
         this.onChangelog(change.after);
         continue;
       }
       if (change.table !== this.names.original) continue;
-      if (change.before) {
-        const key = this.keyOf(change.before);
-        pending.set(keyString(key), { key });
-      }
-      if (change.after) {
-        const key = this.keyOf(change.after);
-        const id = keyString(key);
-        pending.delete(id); // re-insert so the map keeps the order of last change
-        pending.set(id, { key, row: change.after });
+      for (const row of [change.before, change.after]) {
+        if (!row) continue;
+        const key = this.keyOf(row);
+        keys.set(keyString(key), key);
       }
     }
-    await this.flush(pending);
+    await this.flush(keys);
   }
 
   private keyOf(row: Row): KeyValues {
@@ -117,40 +106,41 @@ export class BinlogApplier {
     }
   }
 
-  private async flush(pending: Map<string, PendingImage>): Promise<void> {
+  private async flush(pending: Map<string, KeyValues>): Promise<void> {
     if (pending.size === 0) return;
-    const images = [...pending.values()];
+    const keys = [...pending.values()];
     pending.clear();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.applyImages(images, 'INSERT');
+        await this.transfer(keys, 'INSERT');
         break;
       } catch (err) {
         await this.conn.query('ROLLBACK').catch(() => undefined);
         if (mysqlErrno(err) === 1062) {
           // A secondary unique key collides with a row whose own change is still ahead in the stream
-          // (or with a real duplicate). REPLACE keeps going; verification before cut-over catches loss.
+          // (or with a real duplicate): REPLACE keeps going, verification before cut-over catches loss.
           this.conflicts.push((err as Error).message);
-          await this.applyImages(images, 'REPLACE');
+          await this.transfer(keys, 'REPLACE');
           break;
         }
+        if (isDataError(err)) {
+          throw new MigrationFailed(`a row written during the migration does not fit the new definition: ${(err as Error).message}`);
+        }
         if (isRetryable(err) && attempt < MAX_ATTEMPTS) continue;
-        throw new MigrationFailed(`applying a binlog change to the shadow table failed: ${(err as Error).message}`);
+        throw new MigrationFailed(`applying binlog changes to the shadow table failed: ${(err as Error).message}`);
       }
     }
-    this.rowsApplied += images.length;
+    this.rowsApplied += keys.length;
   }
 
-  private async applyImages(images: PendingImage[], verb: 'INSERT' | 'REPLACE'): Promise<void> {
-    const shadow = quoteIdent(this.names.shadow);
-    const columns = quoteList(this.mapping.written.map((c) => c.new.name));
+  private async transfer(keys: KeyValues[], verb: 'INSERT' | 'REPLACE'): Promise<void> {
     await this.conn.query('BEGIN');
-    for (let i = 0; i < images.length; i += STATEMENT_ROWS) {
-      const slice = images.slice(i, i + STATEMENT_ROWS);
-      const where = keyIn(this.mapping.key.newColumns, slice.map((p) => p.key));
-      await this.conn.query(`DELETE FROM ${shadow} WHERE ${where.sql}`, where.params);
-      const rows = slice.filter((p) => p.row).map((p) => this.mapping.written.map((c) => toParam(p.row![c.old.name])));
-      if (rows.length > 0) await this.conn.query(`${verb} INTO ${shadow} (${columns}) VALUES ?`, [rows]);
+    for (let i = 0; i < keys.length; i += STATEMENT_KEYS) {
+      const slice = keys.slice(i, i + STATEMENT_KEYS);
+      await transferRows(this.conn, this.names, this.mapping, {
+        original: keyIn(this.mapping.key.oldColumns, slice),
+        shadow: keyIn(this.mapping.key.newColumns, slice),
+      }, verb);
     }
     await this.conn.query('COMMIT');
   }
@@ -171,22 +161,46 @@ export class BinlogApplier {
     this.seenMarkers.delete(token);
   }
 
-  /** Stop applying right after this marker: what follows in the stream belongs to the new table. */
-  stopAfterMarker(token: string): void {
-    if (this.seenMarkers.has(token)) this.stopped = true;
-    else this.stopToken = token;
+  /** Pauses between batches; resolves once no batch is in flight. */
+  async hold(): Promise<void> {
+    if (this.holdRequest || this.stopped || this.failure) return;
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
+    await new Promise<void>((reached) => { this.holdRequest = { reached, released, release }; });
   }
 
-  /** Applies again after a cut-over attempt stopped it at its marker and then gave up. */
-  resume(): void {
+  /**
+   * Continues after `hold`, on `conn` when given: the cut-over drains the last changes on the
+   * connection that holds the table locks, since under LOCK TABLES no other session may read T.
+   * With `stopAfter`, applying ends right after that marker: later changes belong to the new table.
+   */
+  release(options: { conn?: Connection; stopAfter?: string } = {}): void {
+    this.conn = options.conn ?? this.ownConn;
+    this.stopToken = options.stopAfter;
+    if (options.stopAfter && this.seenMarkers.has(options.stopAfter)) this.stopped = true;
+    const request = this.holdRequest;
+    this.holdRequest = undefined;
+    request?.release();
+  }
+
+  /** Applies again (on its own connection) after a cut-over attempt stopped it and then gave up. */
+  restart(): void {
+    const request = this.holdRequest;
+    this.holdRequest = undefined;
+    this.conn = this.ownConn;
     this.stopToken = undefined;
-    if (!this.stopped) return;
+    if (request) {
+      request.release();
+      return;
+    }
+    if (this.failure || !this.stopped) return;
     this.stopped = false;
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.release();
     await this.loop;
   }
 }

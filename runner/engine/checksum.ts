@@ -53,11 +53,14 @@ function rowHashSql(exprs: string[]): string {
   return `MD5(CONCAT_WS('#', ${values}, CONCAT(${nulls})))`;
 }
 
-/** Row-hash expressions over the shared columns: [original side, shadow side]. */
+/**
+ * Row-hash expressions over the columns the migration writes: [original side, shadow side].
+ * Generated columns of the new table are the server's to compute, so they are not compared.
+ */
 export function checksumExpressions(mapping: ColumnMapping): [string, string] {
   const oldExprs: string[] = [];
   const newExprs: string[] = [];
-  for (const c of mapping.shared) {
+  for (const c of mapping.written) {
     const target = castTarget(c.old);
     const isBit = c.old.dataType === 'bit';
     oldExprs.push(valueExpr(c.old.name, target, isBit));

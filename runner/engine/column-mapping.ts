@@ -27,6 +27,9 @@ export interface ColumnMapping {
 }
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+/** Key values are read back from the binlog: only types it decodes exactly (not TIME, FLOAT, BIT…). */
+const KEY_TYPES = new Set([...INTEGER_TYPES, 'decimal', 'char', 'varchar', 'binary', 'varbinary', 'date', 'datetime',
+  'timestamp', 'year', 'enum']);
 
 /** Key values must sort and compare identically in both tables, or chunk ranges would not line up. */
 function sameOrdering(a: ColumnInfo, b: ColumnInfo): boolean {
@@ -38,7 +41,7 @@ function usableKey(index: IndexInfo, table: TableInfo): boolean {
   if (!index.unique || index.partial || index.columns.length === 0) return false;
   return index.columns.every((name) => {
     const col = table.columns.find((c) => c.name === name);
-    return col !== undefined && !col.nullable;
+    return col !== undefined && !col.nullable && KEY_TYPES.has(col.dataType);
   });
 }
 
@@ -72,7 +75,8 @@ export function buildColumnMapping(original: TableInfo, shadow: TableInfo, renam
   }
   if (candidates.length === 0) {
     throw new MigrationRefused(
-      `no shared key: \`${original.name}\` needs a PRIMARY KEY or a UNIQUE key on NOT NULL columns that exists, unchanged, `
+      `no shared key: \`${original.name}\` needs a PRIMARY KEY or a UNIQUE key on NOT NULL integer, string or date columns `
+      + 'that exists, unchanged, '
       + 'both before and after the ALTER (add one first, or change the key in a separate migration)');
   }
   // PRIMARY first (indexes are read PRIMARY-first), then the narrowest key.

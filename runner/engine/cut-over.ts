@@ -1,8 +1,9 @@
 // Atomic cut-over with the sentry-table method (MariaDB refuses RENAME under LOCK TABLES; the
-// method works on MySQL too). A holds `LOCK TABLES T WRITE, _T_old WRITE` where `_T_old` is an empty
-// sentry; B queues `RENAME TABLE T TO _T_old, _T_gho TO T`. Once B waits and the applier has drained
-// every change, A drops the sentry and unlocks: the queued RENAME wins over queued DML. If A dies or
-// gives up while the sentry exists, B's RENAME fails (table exists) and writes continue on T.
+// method works on MySQL too). A holds `LOCK TABLES T WRITE, _T_gho WRITE, _T_old WRITE` where
+// `_T_old` is an empty sentry, and drains the last binlog changes itself (no other session may read T
+// now); B queues `RENAME TABLE T TO _T_old, _T_gho TO T`. Once B waits, A drops the sentry and
+// unlocks: the queued RENAME wins over queued DML. If A dies or gives up while the sentry exists,
+// B's RENAME fails (table exists) and writes continue on T.
 import { randomUUID } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
@@ -56,31 +57,33 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
   const lockConn = await connect(target);
   const renameConn = await connect(target);
   let rename: Promise<unknown> | undefined;
+  const shadow = quoteIdent(names.shadow);
   let locked = false;
-  let applierStopped = false;
+  let applierHeld = false;
   try {
     await ctrl.query(`CREATE TABLE ${old} (id INT) COMMENT='${SENTRY_COMMENT}'`);
     await lockConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
-    await lockConn.query(`LOCK TABLES ${t} WRITE, ${old} WRITE`);
+    await applier.hold();
+    applierHeld = true;
+    await lockConn.query(`LOCK TABLES ${t} WRITE, ${shadow} WRITE, ${old} WRITE`);
     locked = true;
     const lockedAt = performance.now();
 
     const token = randomUUID();
-    applier.stopAfterMarker(token);
-    applierStopped = true;
+    applier.release({ conn: lockConn, stopAfter: token });
     await writeMarker(ctrl, names, token);
     await applier.waitForMarker(token, options.drainTimeoutMs);
 
     // The shadow table's counter only knows the rows it holds; never let it reuse an id.
     const originalAi = autoIncrementOf(await showCreateTable(lockConn, names.original));
-    const shadowAi = autoIncrementOf(await showCreateTable(ctrl, names.shadow));
+    const shadowAi = autoIncrementOf(await showCreateTable(lockConn, names.shadow));
     if (originalAi !== undefined && originalAi > (shadowAi ?? 1)) {
-      await ctrl.query(`ALTER TABLE ${quoteIdent(names.shadow)} AUTO_INCREMENT = ${originalAi}`);
+      await lockConn.query(`ALTER TABLE ${shadow} AUTO_INCREMENT = ${originalAi}`);
     }
 
     const [[{ id: renameThread }]] = await renameConn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
     await renameConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds * 3]);
-    rename = renameConn.query(`RENAME TABLE ${t} TO ${old}, ${quoteIdent(names.shadow)} TO ${t}`);
+    rename = renameConn.query(`RENAME TABLE ${t} TO ${old}, ${shadow} TO ${t}`);
     rename.catch(() => undefined);
     await waitUntilRenameQueued(ctrl, Number(renameThread), 5_000);
 
@@ -94,7 +97,7 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
     if (locked) await lockConn.query('UNLOCK TABLES').catch(() => undefined);
     if (rename) await rename.catch(() => undefined);
     await dropSentry(ctrl, names).catch(() => undefined);
-    if (applierStopped && !(await tableRenamed(ctrl, names))) applier.resume();
+    if (applierHeld && !(await tableRenamed(ctrl, names))) applier.restart();
     throw err instanceof MigrationFailed ? err : new MigrationFailed(`cut-over failed: ${(err as Error).message}`);
   } finally {
     await lockConn.end().catch(() => undefined);

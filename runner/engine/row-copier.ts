@@ -1,14 +1,13 @@
-// Copies the original table into the shadow table in key-ordered chunks. Each chunk is one
-// transaction: delete the chunk's key range from the shadow table (rows the applier already wrote
-// there), then INSERT … SELECT … LOCK IN SHARE MODE, which reads the latest committed rows and holds
-// them until commit, so any later change to them reaches the shadow table through the binlog.
-// Strict mode and no IGNORE: a value that does not fit, or a duplicate for a new unique key, fails.
-import type { Connection, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
+// Copies the original table into the shadow table in key-ordered chunks, one transaction each
+// (row-transfer.ts). Strict mode and no IGNORE: a value that does not fit, or a duplicate for a new
+// unique key, fails the migration instead of silently changing or dropping a row.
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
-import { isRetryable, mysqlErrno } from './mysql-errors.ts';
+import { isDataError, isRetryable, mysqlErrno } from './mysql-errors.ts';
+import { transferRows } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 export interface CopierOptions {
@@ -92,24 +91,20 @@ export class RowCopier {
 
   private async copyNextChunk(hooks: CopyHooks): Promise<number> {
     const { upper, last } = await this.upperBound();
-    const oldRange = keyRange(this.mapping.key.oldColumns, this.lastKey, upper);
-    const newRange = keyRange(this.mapping.key.newColumns, this.lastKey, upper);
-    const insert = `INSERT INTO ${quoteIdent(this.names.shadow)} (${quoteList(this.mapping.written.map((c) => c.new.name))})
-      SELECT ${quoteList(this.mapping.written.map((c) => c.old.name))}
-        FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
-       WHERE ${oldRange.sql} LOCK IN SHARE MODE`;
-    const del = `DELETE FROM ${quoteIdent(this.names.shadow)} WHERE ${newRange.sql}`;
+    const scope = {
+      original: keyRange(this.mapping.key.oldColumns, this.lastKey, upper),
+      shadow: keyRange(this.mapping.key.newColumns, this.lastKey, upper),
+    };
     let duplicates = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.conn.query('BEGIN');
-        await this.conn.query(del, newRange.params);
-        const [result] = await this.conn.query<ResultSetHeader>(insert, oldRange.params);
+        const copied = await transferRows(this.conn, this.names, this.mapping, scope);
         await this.conn.query('COMMIT');
         this.lastKey = upper;
         this.done = last;
-        this.rowsCopied += result.affectedRows;
-        return result.affectedRows;
+        this.rowsCopied += copied;
+        return copied;
       } catch (err) {
         await this.conn.query('ROLLBACK').catch(() => undefined);
         const errno = mysqlErrno(err);
@@ -121,6 +116,9 @@ export class RowCopier {
         }
         if (errno === 1062) {
           throw new MigrationFailed(`the original table has rows that violate a unique key of the new definition: ${(err as Error).message}`);
+        }
+        if (isDataError(err)) {
+          throw new MigrationFailed(`a row of the original table does not fit the new definition: ${(err as Error).message}`);
         }
         if (isRetryable(err) && attempt < MAX_ATTEMPTS) continue;
         throw new MigrationFailed(`copying rows failed: ${(err as Error).message}`);
