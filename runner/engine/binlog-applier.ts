@@ -8,7 +8,7 @@ import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
 import { isDataError, isRetryable, mysqlErrno } from './mysql-errors.ts';
-import { transferRows } from './row-transfer.ts';
+import { transferRows, transferRowsThroughClient } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 const TAKE_MAX = 20_000;
@@ -33,7 +33,9 @@ export class BinlogApplier {
   lagMs = 0;
   /** Unique-key conflicts met while applying; the final verification decides whether they lost rows. */
   readonly conflicts: string[] = [];
-  private conn: Connection;
+  /** During the cut-over drain: the connection holding LOCK TABLES, the only one that may read T. */
+  private lockedReader: Connection | undefined;
+  private readonly drained = new Map<string, KeyValues>();
   private readonly seenMarkers = new Set<string>();
   private readonly markerWaiters = new Map<string, () => void>();
   private stopToken: string | undefined;
@@ -42,10 +44,8 @@ export class BinlogApplier {
   private loop: Promise<void> | undefined;
   private holdRequest: { reached: () => void; released: Promise<void>; release: () => void } | undefined;
 
-  constructor(private readonly ownConn: Connection, private readonly streamer: BinlogStreamer,
-    private readonly names: TableNames, private readonly mapping: ColumnMapping) {
-    this.conn = ownConn;
-  }
+  constructor(private readonly conn: Connection, private readonly streamer: BinlogStreamer,
+    private readonly names: TableNames, private readonly mapping: ColumnMapping) {}
 
   start(): void {
     this.loop = this.run();
@@ -137,10 +137,13 @@ export class BinlogApplier {
     await this.conn.query('BEGIN');
     for (let i = 0; i < keys.length; i += STATEMENT_KEYS) {
       const slice = keys.slice(i, i + STATEMENT_KEYS);
-      await transferRows(this.conn, this.names, this.mapping, {
-        original: keyIn(this.mapping.key.oldColumns, slice),
-        shadow: keyIn(this.mapping.key.newColumns, slice),
-      }, verb);
+      const scope = { original: keyIn(this.mapping.key.oldColumns, slice), shadow: keyIn(this.mapping.key.newColumns, slice) };
+      if (this.lockedReader) {
+        await transferRowsThroughClient(this.lockedReader, this.conn, this.names, this.mapping, scope, verb);
+        for (const key of slice) this.drained.set(keyString(key), key);
+      } else {
+        await transferRows(this.conn, this.names, this.mapping, scope, verb);
+      }
     }
     await this.conn.query('COMMIT');
   }
@@ -170,12 +173,12 @@ export class BinlogApplier {
   }
 
   /**
-   * Continues after `hold`, on `conn` when given: the cut-over drains the last changes on the
-   * connection that holds the table locks, since under LOCK TABLES no other session may read T.
-   * With `stopAfter`, applying ends right after that marker: later changes belong to the new table.
+   * Continues after `hold`. With `lockedReader` (the cut-over drain) rows are read through the
+   * connection that holds LOCK TABLES and remembered for verification; with `stopAfter`, applying
+   * ends right after that marker, since later changes belong to the new table.
    */
-  release(options: { conn?: Connection; stopAfter?: string } = {}): void {
-    this.conn = options.conn ?? this.ownConn;
+  release(options: { lockedReader?: Connection; stopAfter?: string } = {}): void {
+    this.lockedReader = options.lockedReader;
     this.stopToken = options.stopAfter;
     if (options.stopAfter && this.seenMarkers.has(options.stopAfter)) this.stopped = true;
     const request = this.holdRequest;
@@ -183,19 +186,29 @@ export class BinlogApplier {
     request?.release();
   }
 
-  /** Applies again (on its own connection) after a cut-over attempt stopped it and then gave up. */
-  restart(): void {
-    const request = this.holdRequest;
-    this.holdRequest = undefined;
-    this.conn = this.ownConn;
+  /** Keys written through the locked reader during the drain. */
+  drainedKeys(): KeyValues[] {
+    return [...this.drained.values()];
+  }
+
+  /**
+   * Applies again after a cut-over attempt gave up: the drained keys are transferred once more the
+   * normal way (their client-side copies are not trusted), then the stream continues.
+   */
+  async restart(): Promise<void> {
+    this.lockedReader = undefined;
     this.stopToken = undefined;
-    if (request) {
-      request.release();
-      return;
+    if (this.failure) return;
+    if (!this.stopped) await this.hold();
+    const drained = new Map(this.drained);
+    this.drained.clear();
+    await this.flush(drained);
+    if (this.stopped) {
+      this.stopped = false;
+      this.loop = this.run();
+    } else {
+      this.release();
     }
-    if (this.failure || !this.stopped) return;
-    this.stopped = false;
-    this.loop = this.run();
   }
 
   async stop(): Promise<void> {

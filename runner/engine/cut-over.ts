@@ -1,31 +1,44 @@
-// Atomic cut-over with the sentry-table method (MariaDB refuses RENAME under LOCK TABLES; the
-// method works on MySQL too). A holds `LOCK TABLES T WRITE, _T_gho WRITE, _T_old WRITE` where
-// `_T_old` is an empty sentry, and drains the last binlog changes itself (no other session may read T
-// now); B queues `RENAME TABLE T TO _T_old, _T_gho TO T`. Once B waits, A drops the sentry and
-// unlocks: the queued RENAME wins over queued DML. If A dies or gives up while the sentry exists,
-// B's RENAME fails (table exists) and writes continue on T.
+// Atomic cut-over with the sentry-table method (MariaDB refuses RENAME under LOCK TABLES; the method
+// works on MySQL too).
+//  1. A: `LOCK TABLES T WRITE, _T_old WRITE`, where `_T_old` is an empty sentry. Writers queue.
+//  2. The applier drains every change up to a marker written now; only A may read T, so those rows
+//     travel through A and are then verified one by one against T.
+//  3. B: `RENAME TABLE T TO _T_old, _T_gho TO T`. MDL requests are taken in name order, and `_T_old`
+//     sorts before T: B waits on the sentry.
+//  4. A drops the sentry. B takes `_T_old` and now waits on T, which a probe confirms (the sentry
+//     name is locked). A pending exclusive lock has priority over the queued writers, so when A
+//     unlocks, the RENAME runs first and the writers continue on the new table.
+// If A dies or gives up while the sentry exists, B's RENAME fails (table exists) and writes continue
+// on the original T: nothing is lost either way.
 import { randomUUID } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
-import { quoteIdent } from '../db/quote.ts';
+import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
 import { writeMarker } from './changelog.ts';
+import { checksumExpressions } from './checksum.ts';
+import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
+import { keyIn, type KeyValues } from './key-sql.ts';
+import { mysqlErrno } from './mysql-errors.ts';
 import { showCreateTable } from './table-info.ts';
 import type { TableNames } from './table-names.ts';
 
 const SENTRY_COMMENT = 'schemabot cut-over sentry';
 
 export interface CutOverOptions {
-  /** How long A waits for the write lock, and the longest the applier may take to drain under it. */
+  /** How long A waits for the write lock (B waits three times as long). */
   lockWaitSeconds: number;
+  /** The longest the drain under the lock may take. */
   drainTimeoutMs: number;
 }
 
 export interface CutOverResult {
   /** Time writers were blocked: from holding the lock to the rename completing. */
   stallMs: number;
+  /** Rows changed between the last batch and the lock, moved and verified under the lock. */
+  drainedRows: number;
 }
 
 function autoIncrementOf(createTable: string): number | undefined {
@@ -39,74 +52,114 @@ async function dropSentry(ctrl: Connection, names: TableNames): Promise<void> {
   if (rows.length > 0 && rows[0].TABLE_COMMENT === SENTRY_COMMENT) await ctrl.query(`DROP TABLE ${quoteIdent(names.old)}`);
 }
 
-async function waitUntilRenameQueued(ctrl: Connection, renameThread: number, timeoutMs: number): Promise<void> {
+async function poll(what: string, timeoutMs: number, rename: Promise<unknown>, done: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let settled: unknown;
+  rename.then(() => { settled = new Error('RENAME completed too early'); }, (err) => { settled = err; });
   for (;;) {
-    const [rows] = await ctrl.query<RowDataPacket[]>(
-      'SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?', [renameThread, 'RENAME TABLE%']);
-    if (rows.length > 0 && /metadata lock/i.test(String(rows[0].STATE))) return;
-    if (Date.now() > deadline) throw new MigrationFailed('the cut-over RENAME was not seen waiting for the table lock');
-    await new Promise((r) => setTimeout(r, 2));
+    if (settled) throw settled;
+    if (await done()) return;
+    if (Date.now() > deadline) throw new MigrationFailed(`cut-over: ${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
   }
 }
 
-export async function cutOver(target: ConnectionTarget, ctrl: Connection, names: TableNames, applier: BinlogApplier,
-  options: CutOverOptions): Promise<CutOverResult> {
+/** Compares every drained row in T (read by the lock holder) with its copy in the shadow table. */
+async function verifyDrained(lockConn: Connection, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
+  keys: KeyValues[]): Promise<void> {
+  const [oldHash, newHash] = checksumExpressions(mapping);
+  for (let i = 0; i < keys.length; i += 1000) {
+    const slice = keys.slice(i, i + 1000);
+    const read = async (conn: Connection, table: string, columns: string[], hash: string) => {
+      const where = keyIn(columns, slice);
+      const [rows] = await conn.query<RowDataPacket[]>({
+        sql: `SELECT ${quoteList(columns)}, ${hash} FROM ${quoteIdent(table)} WHERE ${where.sql}`, rowsAsArray: true,
+      }, where.params);
+      return rows.map((r) => JSON.stringify(r)).sort();
+    };
+    const original = await read(lockConn, names.original, mapping.key.oldColumns, oldHash);
+    const shadow = await read(ctrl, names.shadow, mapping.key.newColumns, newHash);
+    if (JSON.stringify(original) !== JSON.stringify(shadow)) {
+      throw new MigrationFailed('cut-over: rows written just before the lock did not convert exactly through the client');
+    }
+  }
+}
+
+export async function cutOver(target: ConnectionTarget, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
+  applier: BinlogApplier, options: CutOverOptions): Promise<CutOverResult> {
   const t = quoteIdent(names.original);
   const old = quoteIdent(names.old);
   const lockConn = await connect(target);
   const renameConn = await connect(target);
+  const probe = await connect(target);
   let rename: Promise<unknown> | undefined;
-  const shadow = quoteIdent(names.shadow);
   let locked = false;
   let applierHeld = false;
   try {
     await ctrl.query(`CREATE TABLE ${old} (id INT) COMMENT='${SENTRY_COMMENT}'`);
     await lockConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
+    await probe.query('SET SESSION lock_wait_timeout = 0');
     await applier.hold();
     applierHeld = true;
-    await lockConn.query(`LOCK TABLES ${t} WRITE, ${shadow} WRITE, ${old} WRITE`);
+    await lockConn.query(`LOCK TABLES ${t} WRITE, ${old} WRITE`);
     locked = true;
     const lockedAt = performance.now();
 
     const token = randomUUID();
-    applier.release({ conn: lockConn, stopAfter: token });
+    applier.release({ lockedReader: lockConn, stopAfter: token });
     await writeMarker(ctrl, names, token);
     await applier.waitForMarker(token, options.drainTimeoutMs);
+    const drained = applier.drainedKeys();
+    await verifyDrained(lockConn, ctrl, names, mapping, drained);
 
     // The shadow table's counter only knows the rows it holds; never let it reuse an id.
     const originalAi = autoIncrementOf(await showCreateTable(lockConn, names.original));
-    const shadowAi = autoIncrementOf(await showCreateTable(lockConn, names.shadow));
+    const shadowAi = autoIncrementOf(await showCreateTable(ctrl, names.shadow));
     if (originalAi !== undefined && originalAi > (shadowAi ?? 1)) {
-      await lockConn.query(`ALTER TABLE ${shadow} AUTO_INCREMENT = ${originalAi}`);
+      await ctrl.query(`ALTER TABLE ${quoteIdent(names.shadow)} AUTO_INCREMENT = ${originalAi}`);
     }
 
     const [[{ id: renameThread }]] = await renameConn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
     await renameConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds * 3]);
-    rename = renameConn.query(`RENAME TABLE ${t} TO ${old}, ${shadow} TO ${t}`);
-    rename.catch(() => undefined);
-    await waitUntilRenameQueued(ctrl, Number(renameThread), 5_000);
+    const pendingRename = renameConn.query(`RENAME TABLE ${t} TO ${old}, ${quoteIdent(names.shadow)} TO ${t}`);
+    rename = pendingRename;
+    pendingRename.catch(() => undefined);
+    await poll('the RENAME was not seen waiting', 5_000, pendingRename, async () => {
+      const [rows] = await ctrl.query<RowDataPacket[]>(
+        'SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?', [renameThread, 'RENAME TABLE%']);
+      return rows.length > 0 && /metadata lock/i.test(String(rows[0].STATE));
+    });
 
     await lockConn.query(`DROP TABLE ${old}`);
+    // Once the RENAME holds the sentry's name it waits on T itself, ahead of every queued writer.
+    await poll('the RENAME did not move on to the table', 5_000, pendingRename, async () => {
+      try {
+        await probe.query(`SELECT 1 FROM ${old} LIMIT 0`);
+        return false;
+      } catch (err) {
+        if (mysqlErrno(err) === 1146) return false;
+        if (mysqlErrno(err) === 1205) return true;
+        throw err;
+      }
+    });
     await lockConn.query('UNLOCK TABLES');
     locked = false;
-    await rename;
-    return { stallMs: performance.now() - lockedAt };
+    await pendingRename;
+    return { stallMs: performance.now() - lockedAt, drainedRows: drained.length };
   } catch (err) {
     // Unlocking with the sentry still in place makes a queued RENAME fail: T stays as it was.
     if (locked) await lockConn.query('UNLOCK TABLES').catch(() => undefined);
     if (rename) await rename.catch(() => undefined);
     await dropSentry(ctrl, names).catch(() => undefined);
-    if (applierHeld && !(await tableRenamed(ctrl, names))) applier.restart();
+    if (applierHeld && !(await tableRenamed(ctrl, names))) await applier.restart();
     throw err instanceof MigrationFailed ? err : new MigrationFailed(`cut-over failed: ${(err as Error).message}`);
   } finally {
-    await lockConn.end().catch(() => undefined);
-    await renameConn.end().catch(() => undefined);
+    for (const conn of [lockConn, renameConn, probe]) await conn.end().catch(() => undefined);
   }
 }
 
 async function tableRenamed(ctrl: Connection, names: TableNames): Promise<boolean> {
   const [rows] = await ctrl.query<RowDataPacket[]>(
-    'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.shadow]);
+    'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.shadow]);
   return rows.length === 0;
 }

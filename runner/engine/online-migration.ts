@@ -53,6 +53,8 @@ export interface MigrationResult {
   binlogRowsApplied: number;
   verifiedRows: number;
   cutOverStallMs: number;
+  /** Rows changed just before the cut-over lock, moved and verified under it. */
+  cutOverDrainedRows: number;
   verifyLockMs: number;
   copySeconds: number;
   durationSeconds: number;
@@ -216,10 +218,10 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     state = 'cutting-over';
     progress.update(snapshot());
     const attempts = options.cutOverAttempts ?? 5;
-    let stallMs = 0;
+    let cut = { stallMs: 0, drainedRows: 0 };
     for (let attempt = 1; ; attempt++) {
       try {
-        ({ stallMs } = await cutOver(target, ctrl, names, applier, { lockWaitSeconds, drainTimeoutMs: 3_000 }));
+        cut = await cutOver(target, ctrl, names, mapping, applier, { lockWaitSeconds, drainTimeoutMs: 3_000 });
         break;
       } catch (err) {
         abortIfNeeded();
@@ -232,10 +234,10 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     await checkCutOver(ctrl, names, shadowInfo);
     state = 'complete';
     progress.update(snapshot());
-    progress.log(`cut-over complete: writers blocked ${stallMs.toFixed(1)} ms; original kept as \`${names.old}\``);
+    progress.log(`cut-over complete: writers blocked ${cut.stallMs.toFixed(1)} ms; original kept as \`${names.old}\``);
     return {
       table: names.original, oldTable: names.old, rowsCopied: copier.rowsCopied, binlogRowsApplied: applier.rowsApplied,
-      verifiedRows: verified.original.rows, cutOverStallMs: stallMs, verifyLockMs: verified.lockMs, copySeconds,
+      verifiedRows: verified.original.rows, cutOverStallMs: cut.stallMs, cutOverDrainedRows: cut.drainedRows, verifyLockMs: verified.lockMs, copySeconds,
       durationSeconds: (performance.now() - startedAt) / 1000,
     };
   } catch (err) {

@@ -2,7 +2,7 @@
 // of changed keys) alike: delete those keys from the shadow table, then re-read them from the original
 // with a locking read (the latest committed rows, held until commit) and insert them. The server does
 // every conversion exactly as a native ALTER would, and only key values ever come from the binlog.
-import type { Connection, ResultSetHeader } from 'mysql2/promise';
+import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import type { TableNames } from './table-names.ts';
@@ -19,6 +19,10 @@ export interface TransferScope {
   shadow: KeyPredicate;
 }
 
+async function deleteKeys(conn: Connection, names: TableNames, scope: TransferScope): Promise<void> {
+  await conn.query(`DELETE FROM ${quoteIdent(names.shadow)} WHERE ${scope.shadow.sql}`, scope.shadow.params);
+}
+
 /**
  * Runs inside the caller's transaction. `REPLACE` is only a fallback of the applier: it resolves a
  * collision on a secondary unique key by removing the other row, which verification then catches
@@ -26,11 +30,30 @@ export interface TransferScope {
  */
 export async function transferRows(conn: Connection, names: TableNames, mapping: ColumnMapping, scope: TransferScope,
   verb: 'INSERT' | 'REPLACE' = 'INSERT'): Promise<number> {
-  await conn.query(`DELETE FROM ${quoteIdent(names.shadow)} WHERE ${scope.shadow.sql}`, scope.shadow.params);
+  await deleteKeys(conn, names, scope);
   const [result] = await conn.query<ResultSetHeader>(
     `${verb} INTO ${quoteIdent(names.shadow)} (${quoteList(mapping.written.map((c) => c.new.name))})
      SELECT ${quoteList(mapping.written.map((c) => c.old.name))}
        FROM ${quoteIdent(names.original)} FORCE INDEX (${quoteIdent(mapping.key.oldIndex)})
       WHERE ${scope.original.sql} LOCK IN SHARE MODE`, scope.original.params);
   return result.affectedRows;
+}
+
+/**
+ * The same transfer when only `reader` may read the original (it holds LOCK TABLES during the
+ * cut-over): the rows travel through the client, losslessly, and `writer` writes the shadow table.
+ * Type conversions then start from text, so the cut-over verifies every row moved this way.
+ */
+export async function transferRowsThroughClient(reader: Connection, writer: Connection, names: TableNames,
+  mapping: ColumnMapping, scope: TransferScope, verb: 'INSERT' | 'REPLACE' = 'INSERT'): Promise<void> {
+  const [rows] = await reader.query<RowDataPacket[]>({
+    sql: `SELECT ${quoteList(mapping.written.map((c) => c.old.name))} FROM ${quoteIdent(names.original)}
+           WHERE ${scope.original.sql}`,
+    rowsAsArray: true,
+  }, scope.original.params);
+  await deleteKeys(writer, names, scope);
+  if (rows.length > 0) {
+    await writer.query(`${verb} INTO ${quoteIdent(names.shadow)} (${quoteList(mapping.written.map((c) => c.new.name))}) VALUES ?`,
+      [rows]);
+  }
 }

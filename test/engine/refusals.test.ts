@@ -1,0 +1,134 @@
+// Every refusal or failure must leave the original table exactly as it was (definition and rows) and
+// no helper tables behind, with a message that says what and why.
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { WriteLoad } from '../../runner/embedded/write-load.ts';
+import { MigrationFailed, MigrationRefused } from '../../runner/engine/errors.ts';
+import { runOnlineMigration, type MigrationOptions } from '../../runner/engine/online-migration.ts';
+import { freshDatabase } from '../support/database.ts';
+import { definitionOf, tableRows } from '../support/twin-workload.ts';
+
+async function fingerprint(conn: Connection, table: string) {
+  const [tables] = await conn.query<RowDataPacket[]>('SHOW TABLES');
+  return {
+    tables: tables.map((r) => String(Object.values(r)[0])).sort(),
+    definition: await definitionOf(conn, table),
+    rows: await tableRows(conn, table, ['id']),
+  };
+}
+
+const seed = (n: number, expr: string) => `INSERT INTO t SELECT seq, ${expr} FROM seq_1_to_${n}`;
+
+describe('refusals leave the table untouched', () => {
+  it('refuses a table without a usable key', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT NULL, v INT)');
+    await conn.query(seed(100, 'seq'));
+    const before = await fingerprint(conn, 't');
+    await expect(runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN c INT' })).rejects.toThrow(/no shared key/);
+    expect(await fingerprint(conn, 't')).toEqual(before);
+    await conn.end();
+  });
+
+  const refusals: Array<{ name: string; setup: string[]; alter: string; options?: Partial<MigrationOptions>; message: RegExp;
+    error?: typeof MigrationRefused | typeof MigrationFailed }> = [
+    {
+      name: 'triggers',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)', 'CREATE TRIGGER trg_t BEFORE INSERT ON t FOR EACH ROW SET NEW.v = 1'],
+      alter: 'ADD COLUMN c INT', message: /triggers \(trg_t\)/,
+    },
+    {
+      name: 'foreign keys',
+      setup: ['CREATE TABLE parent (id INT PRIMARY KEY)',
+        'CREATE TABLE t (id INT PRIMARY KEY, p INT, CONSTRAINT fk_parent FOREIGN KEY (p) REFERENCES parent (id))'],
+      alter: 'ADD COLUMN c INT', message: /foreign keys \(fk_parent/,
+    },
+    {
+      name: 'an ALTER that does not apply',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)'], alter: 'ADD COLUMN v INT', message: /ALTER does not apply: Duplicate column/,
+    },
+    {
+      name: 'dropping a column without --allow-drop-column',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)', seed(50, 'seq')], alter: 'DROP COLUMN v', message: /drops column\(s\) `v`/,
+    },
+    {
+      name: 'a new NOT NULL column without a default',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)'], alter: 'ADD COLUMN c INT NOT NULL', message: /NOT NULL without a DEFAULT/,
+    },
+    {
+      name: 'a table rename',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)'], alter: 'RENAME TO t2', message: /renaming the table/,
+    },
+    {
+      name: 'a kept _T_old from an earlier migration',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)', 'CREATE TABLE _t_old (id INT PRIMARY KEY)'],
+      alter: 'ADD COLUMN c INT', message: /`_t_old` exists/,
+    },
+    {
+      name: 'narrowing that would truncate values',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(50))', seed(300, "REPEAT('x', seq % 20)")],
+      alter: 'MODIFY v VARCHAR(5)', message: /does not fit the new definition: Data too long for column 'v'/, error: MigrationFailed,
+    },
+    {
+      name: 'rounding that would change decimals',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v DECIMAL(10,4))', seed(300, 'seq / 7')],
+      alter: 'MODIFY v DECIMAL(10,2)', message: /verification failed: .* different contents/, error: MigrationFailed,
+    },
+    {
+      name: 'a new unique key over existing duplicates',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(50))', seed(300, "CONCAT('u', seq % 290, '@x')")],
+      alter: 'ADD UNIQUE KEY uk_email (email)', message: /violate a unique key .*Duplicate entry 'u\d+@x' for key 'uk_email'/,
+      error: MigrationFailed,
+    },
+  ];
+
+  for (const r of refusals) {
+    it(`refuses ${r.name}`, async () => {
+      const { target, conn } = await freshDatabase('refusal');
+      for (const sql of r.setup) await conn.query(sql);
+      const before = await fingerprint(conn, 't');
+      const err = await runOnlineMigration({ target, table: 't', alter: r.alter, chunkSize: 20, ...r.options })
+        .then(() => undefined, (e: Error) => e);
+      expect(err).toBeInstanceOf(r.error ?? MigrationRefused);
+      expect(err?.message).toMatch(r.message);
+      expect(await fingerprint(conn, 't')).toEqual(before);
+      await conn.end();
+    });
+  }
+
+  it('fails before cut-over when duplicates for a new unique key arrive during the copy', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(50))');
+    await conn.query(seed(3000, "CONCAT('u', seq, '@x')"));
+    let n = 0;
+    // Each write inserts a copy of an existing (already copied or not) email under a new id.
+    const load = new WriteLoad(target, 2, async (c) => {
+      n++;
+      await c.query("INSERT INTO t (id, email) VALUES (?, CONCAT('u', ?, '@x'))", [100_000 + n, 1 + (n * 37) % 3000]);
+    }, 1);
+    await load.start();
+    const err = await runOnlineMigration({ target, table: 't', alter: 'ADD UNIQUE KEY uk_email (email)', chunkSize: 50 })
+      .then(() => undefined, (e: Error) => e);
+    await load.stop();
+    expect(err).toBeInstanceOf(MigrationFailed);
+    expect(err?.message).toMatch(/unique key|Duplicate entry/);
+    const [tables] = await conn.query<RowDataPacket[]>("SHOW TABLES LIKE '\\_t\\_%'");
+    expect(tables).toEqual([]);
+    const [[{ n: rows }]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM t');
+    expect(Number(rows)).toBe(3000 + load.stats.operations);
+    await conn.end();
+  });
+
+  it('refuses a server without binlog_row_metadata=FULL', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query('SET GLOBAL binlog_row_metadata = MINIMAL');
+    try {
+      await expect(runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN c INT' }))
+        .rejects.toThrow(/binlog_row_metadata is MINIMAL, must be FULL/);
+    } finally {
+      await conn.query('SET GLOBAL binlog_row_metadata = FULL');
+      await conn.end();
+    }
+  });
+});
