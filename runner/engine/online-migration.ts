@@ -152,7 +152,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     throttler = new Throttler(monitor, replicas, names, {
       maxLagMs: options.maxLagMs ?? 1500, maxThreadsRunning: options.maxThreadsRunning ?? 50,
     });
-    throttler.start();
+    await throttler.start();
 
     const copier = new RowCopier(await open(), names, mapping, { chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? 500 });
     await copier.init();
@@ -189,7 +189,10 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
         await activeThrottler.wait(() => abortIfNeeded());
       },
       catchUp,
-      onChunk: () => abortIfNeeded(),
+      onChunk: () => {
+        abortIfNeeded();
+        progress.update(snapshot());
+      },
     });
     copySeconds = (performance.now() - copyStartedAt) / 1000;
     state = 'catching-up';

@@ -27,7 +27,9 @@ export class Throttler {
   constructor(private readonly ctrl: Connection, private readonly replicas: Replica[], private readonly names: TableNames,
     private readonly limits: ThrottleLimits) {}
 
-  start(): void {
+  /** Checks once right away, then keeps checking in the background. */
+  async start(): Promise<void> {
+    await this.check();
     this.timer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
   }
 

@@ -1,0 +1,90 @@
+// The CLI contract: exit 0 only after a verified cut-over; a non-zero exit with one line naming the
+// reason otherwise; --postpone-cutover waits for its flag file to disappear.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RowDataPacket } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { freshDatabase } from '../support/database.ts';
+
+const BIN = new URL('../../bin/schemabot.js', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function schemabot(args: string[], whileRunning?: (stderr: () => string) => Promise<void>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    const side = whileRunning?.(() => stderr);
+    child.on('close', (code) => {
+      void Promise.resolve(side).then(() => resolve({ code, stdout, stderr }), reject);
+    });
+  });
+}
+
+describe('schemabot migrate (CLI)', () => {
+  it('migrates, prints progress on stderr and a JSON result on stdout, exits 0', async () => {
+    const { conn, dsn } = await freshDatabase('cli');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_2000');
+    const run = await schemabot(['migrate', '--dsn', dsn, '--table', 't', '--alter', 'ADD COLUMN w INT NULL', '--chunk-size', '300']);
+    expect(run.stderr).toMatch(/copying .*rows\/s/);
+    expect(run.stderr).toMatch(/cut-over complete: writers blocked [\d.]+ ms/);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ table: 't', oldTable: '_t_old', rowsCopied: 2000, verifiedRows: 2000 });
+    const [cols] = await conn.query<RowDataPacket[]>('SHOW COLUMNS FROM t');
+    expect(cols.map((c) => c.Field)).toEqual(['id', 'v', 'w']);
+    await conn.end();
+  });
+
+  it('refuses with one line and exit code 2, leaving the table untouched', async () => {
+    const { conn, dsn } = await freshDatabase('cli');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    const run = await schemabot(['migrate', '--dsn', dsn, '--table', 't', '--alter', 'DROP COLUMN v']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/^schemabot: refused: the ALTER drops column\(s\) `v`.*--allow-drop-column/);
+    const [cols] = await conn.query<RowDataPacket[]>('SHOW COLUMNS FROM t');
+    expect(cols.map((c) => c.Field)).toEqual(['id', 'v']);
+    await conn.end();
+  });
+
+  it('reports a bad DSN in one line', async () => {
+    const run = await schemabot(['migrate', '--dsn', 'postgres://x/y', '--table', 't', '--alter', 'ADD COLUMN c INT']);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe('schemabot: error: invalid DSN scheme "postgres:": expected mysql://');
+  });
+
+  it('postpones cut-over until the flag file is deleted', async () => {
+    const { conn, dsn } = await freshDatabase('cli');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_500');
+    const dir = mkdtempSync(join(tmpdir(), 'schemabot-flag-'));
+    const flag = join(dir, 'postpone');
+    const run = await schemabot(['migrate', '--dsn', dsn, '--table', 't', '--alter', 'MODIFY v BIGINT', '--postpone-cutover',
+      '--postpone-flag-file', flag], async (stderr) => {
+      while (!/until cut-over is released/.test(stderr())) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(flag)).toBe(true);
+      await conn.query('UPDATE t SET v = 0 WHERE id = 1');
+      await new Promise((r) => setTimeout(r, 300));
+      const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+      expect(col.Type).toBe('int(11)');
+      rmSync(flag);
+    });
+    expect(run.code).toBe(0);
+    const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+    expect(col.Type).toBe('bigint(20)');
+    const [[row]] = await conn.query<RowDataPacket[]>('SELECT v FROM t WHERE id = 1');
+    expect(Number(row.v)).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+    await conn.end();
+  });
+});

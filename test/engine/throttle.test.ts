@@ -1,0 +1,94 @@
+// Throttling pauses the copy (never the binlog applier): on Threads_running, and on the lag of a real
+// replica measured from the changelog heartbeat it replicates.
+import type { RowDataPacket } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { connect } from '../../runner/db/connect.ts';
+import { parseDsn } from '../../runner/db/dsn.ts';
+import { startEmbeddedServer } from '../../runner/embedded/mariadb.ts';
+import { runOnlineMigration } from '../../runner/engine/online-migration.ts';
+import type { ProgressSink, ProgressSnapshot } from '../../runner/engine/progress.ts';
+import { freshDatabase } from '../support/database.ts';
+
+function recordingProgress(): ProgressSink & { snapshots: ProgressSnapshot[] } {
+  const snapshots: ProgressSnapshot[] = [];
+  return { snapshots, update: (s) => { snapshots.push(s); }, log() {}, stop() {} };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('throttling', () => {
+  it('pauses the copy while Threads_running is above the limit', async () => {
+    const { target, conn } = await freshDatabase('throttle');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_3000');
+    const sleepers = await Promise.all(Array.from({ length: 4 }, () => connect(target)));
+    const sleeping = Promise.all(sleepers.map((c) => c.query('SELECT SLEEP(1.5)')));
+    await new Promise((r) => setTimeout(r, 100));
+    const progress = recordingProgress();
+    const result = await runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT', chunkSize: 100, maxThreadsRunning: 3, progress });
+    await sleeping;
+    const throttled = progress.snapshots.filter((s) => s.state === 'copying' && s.throttle);
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(throttled[0].throttle).toMatch(/^Threads_running=\d+ > 3$/);
+    expect(result.rowsCopied).toBe(3000);
+    for (const c of [...sleepers, conn]) await c.end();
+  });
+
+  it('pauses the copy while a replica lags, and the replica ends up migrated too', async () => {
+    const replica = await startEmbeddedServer({ extraArgs: ['--server-id=2'] });
+    const primaryAdmin = await connect(parseDsn(`mysql://root@127.0.0.1:${inject('mariadbPort')}/mysql`));
+    const replicaAdmin = await connect(parseDsn(replica.dsn('mysql')));
+    try {
+      // The database exists on both before replication starts; everything after it replicates.
+      const { target, conn } = await freshDatabase('replicated');
+      await replicaAdmin.query(`CREATE DATABASE \`${target.database}\``);
+      const [[status]] = await primaryAdmin.query<RowDataPacket[]>('SHOW MASTER STATUS');
+      await replicaAdmin.query(`CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${inject('mariadbPort')},
+        MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?`, [status.File, Number(status.Position)]);
+      await replicaAdmin.query('START SLAVE');
+      await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+      await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_30000');
+
+      const progress = recordingProgress();
+      const migration = runOnlineMigration({
+        target, table: 't', alter: 'MODIFY v BIGINT', chunkSize: 50, maxLagMs: 300,
+        replicas: [parseDsn(replica.dsn(target.database))], progress,
+      });
+      // Wait until the copy runs, then stop the replica's SQL thread: its heartbeat ages.
+      await until(() => progress.snapshots.some((s) => s.state === 'copying'), 'the copy to start');
+      await replicaAdmin.query('STOP SLAVE SQL_THREAD');
+      await until(() => progress.snapshots.some((s) => /lag \d+ ms > 300 ms/.test(s.throttle ?? '')), 'a replica-lag throttle');
+      const copiedWhileLagging = progress.snapshots.at(-1)!.rowsCopied;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(progress.snapshots.at(-1)!.rowsCopied).toBe(copiedWhileLagging);
+      await replicaAdmin.query('START SLAVE SQL_THREAD');
+      const result = await migration;
+      expect(result.rowsCopied).toBe(30000);
+
+      const replicaConn = await connect(parseDsn(replica.dsn(target.database)));
+      for (let i = 0; i < 200; i++) {
+        const [[col]] = await replicaConn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+        if (col.Type === 'bigint(20)') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const [[col]] = await replicaConn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+      expect(col.Type).toBe('bigint(20)');
+      const [[sum]] = await replicaConn.query<RowDataPacket[]>('SELECT COUNT(*) AS n, SUM(v) AS s FROM t');
+      expect([Number(sum.n), Number(sum.s)]).toEqual([30000, 450015000]);
+      await replicaConn.end();
+      await conn.end();
+    } finally {
+      await replicaAdmin.query('STOP SLAVE').catch(() => undefined);
+      await replicaAdmin.end();
+      await primaryAdmin.end();
+      await replica.stop();
+    }
+  });
+});
