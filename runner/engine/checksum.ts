@@ -47,17 +47,18 @@ function valueExpr(column: string, target: string | undefined, cast: boolean): s
   return cast && target ? `CAST(${id} AS ${target})` : id;
 }
 
-function rowHashSql(exprs: string[]): string {
+/** One binary string per row: every value, then a NULL map (CONCAT_WS skips NULLs). */
+function rowImageSql(exprs: string[]): string {
   const values = exprs.map((e) => `CAST(${e} AS BINARY)`).join(', ');
   const nulls = exprs.map((e) => `ISNULL(${e})`).join(', ');
-  return `MD5(CONCAT_WS('#', ${values}, CONCAT(${nulls})))`;
+  return `CONCAT_WS('#', ${values}, CONCAT(${nulls}))`;
 }
 
 /**
- * Row-hash expressions over the columns the migration writes: [original side, shadow side].
+ * Row-image expressions over the columns the migration writes: [original side, shadow side].
  * Generated columns of the new table are the server's to compute, so they are not compared.
  */
-export function checksumExpressions(mapping: ColumnMapping): [string, string] {
+export function rowImageExpressions(mapping: ColumnMapping): [string, string] {
   const oldExprs: string[] = [];
   const newExprs: string[] = [];
   for (const c of mapping.written) {
@@ -66,13 +67,27 @@ export function checksumExpressions(mapping: ColumnMapping): [string, string] {
     oldExprs.push(valueExpr(c.old.name, target, isBit));
     newExprs.push(valueExpr(c.new.name, target, isBit || !unchanged(c)));
   }
-  return [rowHashSql(oldExprs), rowHashSql(newExprs)];
+  return [rowImageSql(oldExprs), rowImageSql(newExprs)];
 }
 
-export async function tableChecksum(conn: Connection, table: string, rowHash: string): Promise<TableChecksum> {
+/**
+ * 64 bits of order-independent hash per table. CRC32 and CRC32C (different polynomials) cost a
+ * seventh of MD5; servers without CRC32C (MySQL, MariaDB < 10.8) use half an MD5.
+ */
+export type TableHash = 'crc32+crc32c' | 'md5';
+
+export async function pickTableHash(conn: Connection): Promise<TableHash> {
+  return conn.query("SELECT CRC32C('')").then(() => 'crc32+crc32c' as const, () => 'md5' as const);
+}
+
+function aggregateSql(hash: TableHash, rowImage: string): string {
+  return hash === 'crc32+crc32c'
+    ? `BIT_XOR(CRC32(${rowImage})) AS x1, BIT_XOR(CRC32C(${rowImage})) AS x2`
+    : `BIT_XOR(CAST(CONV(LEFT(MD5(${rowImage}), 16), 16, 10) AS UNSIGNED)) AS x1, 0 AS x2`;
+}
+
+export async function tableChecksum(conn: Connection, table: string, rowImage: string, hash: TableHash): Promise<TableChecksum> {
   const [rows] = await conn.query<RowDataPacket[]>(
-    `SELECT COUNT(*) AS n, BIT_XOR(CAST(CONV(LEFT(h, 16), 16, 10) AS UNSIGNED)) AS x1,
-            BIT_XOR(CAST(CONV(RIGHT(h, 16), 16, 10) AS UNSIGNED)) AS x2
-       FROM (SELECT ${rowHash} AS h FROM ${quoteIdent(table)}) AS hashed`);
+    `SELECT COUNT(*) AS n, ${aggregateSql(hash, rowImage)} FROM ${quoteIdent(table)}`);
   return { rows: Number(rows[0].n), hash: `${rows[0].x1}:${rows[0].x2}` };
 }

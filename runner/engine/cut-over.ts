@@ -17,7 +17,7 @@ import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
 import { writeMarker } from './changelog.ts';
-import { checksumExpressions } from './checksum.ts';
+import { rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
@@ -67,18 +67,18 @@ async function poll(what: string, timeoutMs: number, rename: Promise<unknown>, d
 /** Compares every drained row in T (read by the lock holder) with its copy in the shadow table. */
 async function verifyDrained(lockConn: Connection, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
   keys: KeyValues[]): Promise<void> {
-  const [oldHash, newHash] = checksumExpressions(mapping);
+  const [oldImage, newImage] = rowImageExpressions(mapping);
   for (let i = 0; i < keys.length; i += 1000) {
     const slice = keys.slice(i, i + 1000);
-    const read = async (conn: Connection, table: string, columns: string[], hash: string) => {
+    const read = async (conn: Connection, table: string, columns: string[], image: string) => {
       const where = keyIn(columns, slice);
       const [rows] = await conn.query<RowDataPacket[]>({
-        sql: `SELECT ${quoteList(columns)}, ${hash} FROM ${quoteIdent(table)} WHERE ${where.sql}`, rowsAsArray: true,
+        sql: `SELECT ${quoteList(columns)}, ${image} FROM ${quoteIdent(table)} WHERE ${where.sql}`, rowsAsArray: true,
       }, where.params);
       return rows.map((r) => JSON.stringify(r)).sort();
     };
-    const original = await read(lockConn, names.original, mapping.key.oldColumns, oldHash);
-    const shadow = await read(ctrl, names.shadow, mapping.key.newColumns, newHash);
+    const original = await read(lockConn, names.original, mapping.key.oldColumns, oldImage);
+    const shadow = await read(ctrl, names.shadow, mapping.key.newColumns, newImage);
     if (JSON.stringify(original) !== JSON.stringify(shadow)) {
       throw new MigrationFailed('cut-over: rows written just before the lock did not convert exactly through the client');
     }

@@ -4,7 +4,7 @@ import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
 import { writeMarker } from './changelog.ts';
-import { checksumExpressions, tableChecksum, type TableChecksum } from './checksum.ts';
+import { rowImageExpressions, pickTableHash, tableChecksum, type TableChecksum } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import type { TableNames } from './table-names.ts';
@@ -44,10 +44,11 @@ export async function verifyShadow(target: ConnectionTarget, ctrl: Connection, n
   applier: BinlogApplier, lockWaitSeconds: number): Promise<VerificationResult> {
   const { conns, lockMs } = await openSnapshots(target, ctrl, names, applier, lockWaitSeconds);
   try {
-    const [oldHash, newHash] = checksumExpressions(mapping);
+    const [oldImage, newImage] = rowImageExpressions(mapping);
+    const hash = await pickTableHash(conns[0]);
     const [original, shadow] = await Promise.all([
-      tableChecksum(conns[0], names.original, oldHash),
-      tableChecksum(conns[1], names.shadow, newHash),
+      tableChecksum(conns[0], names.original, oldImage, hash),
+      tableChecksum(conns[1], names.shadow, newImage, hash),
     ]);
     if (original.rows !== shadow.rows || original.hash !== shadow.hash) {
       const conflicts = applier.conflicts.length > 0
