@@ -28,10 +28,11 @@ export function losslessOptions(target: ConnectionTarget): ConnectionOptions {
  * A session in UTC with strict SQL mode: TIMESTAMP values round-trip byte-exact and any value that
  * would not fit a column raises an error instead of a warning.
  */
-export async function connect(target: ConnectionTarget): Promise<Connection> {
+export async function connect(target: ConnectionTarget, options: { readCommitted?: boolean } = {}): Promise<Connection> {
   const conn = await mysql.createConnection(losslessOptions(target));
   await conn.query(
     "SET SESSION time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'",
   );
+  if (options.readCommitted) await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
   return conn;
 }

@@ -7,13 +7,14 @@ import type { BinlogStreamer, Row, RowChange } from './binlog-streamer.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { isDataError, isRetryable, mysqlErrno } from './mysql-errors.ts';
+import { isDataError, isRetryable, isSharedKeyRace, mysqlErrno } from './mysql-errors.ts';
+import { backoff } from './retry.ts';
 import { transferRows, transferRowsThroughClient } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 const TAKE_MAX = 20_000;
 const STATEMENT_KEYS = 1_000;
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 30;
 
 /** Binlog key values → SQL parameters. */
 function toParam(value: unknown): unknown {
@@ -110,23 +111,27 @@ export class BinlogApplier {
     if (pending.size === 0) return;
     const keys = [...pending.values()];
     pending.clear();
+    let verb: 'INSERT' | 'REPLACE' = 'INSERT';
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.transfer(keys, 'INSERT');
+        await this.transfer(keys, verb);
         break;
       } catch (err) {
         await this.conn.query('ROLLBACK').catch(() => undefined);
-        if (mysqlErrno(err) === 1062) {
+        if ((isRetryable(err) || isSharedKeyRace(err, this.mapping.key.newIndex)) && attempt < MAX_ATTEMPTS) {
+          await backoff(attempt);
+          continue;
+        }
+        if (mysqlErrno(err) === 1062 && verb === 'INSERT') {
           // A secondary unique key collides with a row whose own change is still ahead in the stream
           // (or with a real duplicate): REPLACE keeps going, verification before cut-over catches loss.
           this.conflicts.push((err as Error).message);
-          await this.transfer(keys, 'REPLACE');
-          break;
+          verb = 'REPLACE';
+          continue;
         }
         if (isDataError(err)) {
           throw new MigrationFailed(`a row written during the migration does not fit the new definition: ${(err as Error).message}`);
         }
-        if (isRetryable(err) && attempt < MAX_ATTEMPTS) continue;
         throw new MigrationFailed(`applying binlog changes to the shadow table failed: ${(err as Error).message}`);
       }
     }

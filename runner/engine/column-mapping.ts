@@ -15,6 +15,8 @@ export interface SharedKey {
   oldColumns: string[];
   /** Key columns, shadow-table names. */
   newColumns: string[];
+  /** The matching unique index in the shadow table. */
+  newIndex: string;
 }
 
 export interface ColumnMapping {
@@ -65,13 +67,13 @@ export function buildColumnMapping(original: TableInfo, shadow: TableInfo, renam
     const mapped = index.columns.map((c) => newNameOf.get(c));
     if (mapped.some((c) => c === undefined)) continue;
     const newColumns = mapped.map((c) => c!.name);
-    const stillUnique = shadow.indexes.some((i) => usableKey(i, shadow)
+    const newIndex = shadow.indexes.find((i) => usableKey(i, shadow)
       && i.columns.length === newColumns.length && i.columns.every((c, n) => c === newColumns[n]));
     const ordered = index.columns.every((c) => {
       const oldCol = original.columns.find((x) => x.name === c)!;
       return sameOrdering(oldCol, newNameOf.get(c)!);
     });
-    if (stillUnique && ordered) candidates.push({ oldIndex: index.name, oldColumns: index.columns, newColumns });
+    if (newIndex && ordered) candidates.push({ oldIndex: index.name, oldColumns: index.columns, newColumns, newIndex: newIndex.name });
   }
   if (candidates.length === 0) {
     throw new MigrationRefused(

@@ -15,3 +15,14 @@ export function isDataError(err: unknown): boolean {
   const errno = mysqlErrno(err);
   return errno !== undefined && DATA_ERRORS.has(errno);
 }
+
+/**
+ * A duplicate on the shared key itself: the copy and the applier wrote the same row at once (READ
+ * COMMITTED takes no gap locks). Retrying resolves it; a duplicate on any other key is about data.
+ */
+export function isSharedKeyRace(err: unknown, sharedIndex: string): boolean {
+  if (mysqlErrno(err) !== 1062) return false;
+  // MariaDB names the index 'uk', MySQL 8 'table.uk'.
+  const m = /for key '(?:[^'.]*\.)?([^']+)'/.exec(err instanceof Error ? err.message : '');
+  return m?.[1] === sharedIndex;
+}

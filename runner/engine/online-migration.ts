@@ -11,6 +11,7 @@ import { BinlogStreamer, type BinlogPosition } from './binlog-streamer.ts';
 import { createChangelog, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import { cutOver } from './cut-over.ts';
+import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
 import { MigrationFailed, MigrationRefused } from './errors.ts';
 import { checkBinlog, checkTable } from './preflight.ts';
 import { silentProgress, type MigrationState, type ProgressSink, type ProgressSnapshot } from './progress.ts';
@@ -101,8 +102,8 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
   const { renames } = analyzeAlter(options.alter);
 
   const connections: Connection[] = [];
-  const open = async () => {
-    const conn = await connect(target);
+  const open = async (readCommitted = false) => {
+    const conn = await connect(target, { readCommitted });
     connections.push(conn);
     return conn;
   };
@@ -132,6 +133,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     const shadowInfo = await readTableInfo(ctrl, names.schema, names.shadow);
     const mapping = buildColumnMapping(original, shadowInfo, renames);
     checkMapping(mapping, shadowInfo, options.allowDropColumns ?? false);
+    const deferred = await dropDeferrableIndexes(ctrl, names, mapping, shadowInfo);
     progress.log(`migrating \`${names.original}\` by key ${mapping.key.oldIndex} (${mapping.key.oldColumns.join(', ')}): `
       + `${mapping.written.length} columns copied${mapping.dropped.length ? `, dropping ${mapping.dropped.join(', ')}` : ''}`);
 
@@ -139,7 +141,8 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     const monitor = await open();
     streamer = new BinlogStreamer(target, names.schema, [names.original, names.changelog], randomInt(100_000, 2 ** 31));
     await streamer.start(await binlogPosition(ctrl));
-    applier = new BinlogApplier(await open(), streamer, names, mapping);
+    // Row transfers use locking reads; READ COMMITTED spares them gap locks (and deadlocks with writers).
+    applier = new BinlogApplier(await open(true), streamer, names, mapping);
     applier.start();
     await writeHeartbeat(monitor, names);
     timers.push(setInterval(() => void writeHeartbeat(monitor, names).catch(() => undefined), HEARTBEAT_MS));
@@ -154,7 +157,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     });
     await throttler.start();
 
-    const copier = new RowCopier(await open(), names, mapping, { chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? 500 });
+    const copier = new RowCopier(await open(true), names, mapping, { chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? 500 });
     await copier.init();
     const rowsTotal = await estimateRows(ctrl, names);
     const activeApplier = applier;
@@ -194,6 +197,12 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
         progress.update(snapshot());
       },
     });
+    if (deferred) {
+      state = 'building-indexes';
+      progress.update(snapshot());
+      progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
+      await rebuildIndexes(await open(), names, deferred, catchUp);
+    }
     copySeconds = (performance.now() - copyStartedAt) / 1000;
     state = 'catching-up';
     await catchUp();

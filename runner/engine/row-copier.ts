@@ -6,7 +6,8 @@ import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
-import { isDataError, isRetryable, mysqlErrno } from './mysql-errors.ts';
+import { isDataError, isRetryable, isSharedKeyRace, mysqlErrno } from './mysql-errors.ts';
+import { backoff } from './retry.ts';
 import { transferRows } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -27,7 +28,7 @@ export interface CopyHooks {
 const MIN_CHUNK = 500;
 const MAX_CHUNK = 100_000;
 const DUPLICATE_RETRIES = 3;
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 30;
 
 export class RowCopier {
   rowsCopied = 0;
@@ -108,6 +109,10 @@ export class RowCopier {
       } catch (err) {
         await this.conn.query('ROLLBACK').catch(() => undefined);
         const errno = mysqlErrno(err);
+        if ((isRetryable(err) || isSharedKeyRace(err, this.mapping.key.newIndex)) && attempt < MAX_ATTEMPTS) {
+          await backoff(attempt);
+          continue;
+        }
         if (errno === 1062 && duplicates < DUPLICATE_RETRIES) {
           // Possibly a row whose change is still in flight in the binlog: catch up, then retry.
           duplicates++;
@@ -120,7 +125,6 @@ export class RowCopier {
         if (isDataError(err)) {
           throw new MigrationFailed(`a row of the original table does not fit the new definition: ${(err as Error).message}`);
         }
-        if (isRetryable(err) && attempt < MAX_ATTEMPTS) continue;
         throw new MigrationFailed(`copying rows failed: ${(err as Error).message}`);
       }
     }

@@ -1,0 +1,95 @@
+// Online migration of a 1M-row table, side by side with native ALTER … ALGORITHM=COPY and, where
+// installed, pt-online-schema-change; idle and under a steady write load. Each run gets a fresh
+// throwaway server and table, so no run pays for another's dirty pages or binlog.
+//   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look)
+import { spawnSync } from 'node:child_process';
+import { connect } from '../runner/db/connect.ts';
+import { parseDsn } from '../runner/db/dsn.ts';
+import { startEmbeddedServer, type EmbeddedServer } from '../runner/embedded/mariadb.ts';
+import { createUsers, usersWriteMix } from '../runner/embedded/sample-data.ts';
+import { WriteLoad } from '../runner/embedded/write-load.ts';
+import { runOnlineMigration } from '../runner/engine/online-migration.ts';
+import type { ProgressSink } from '../runner/engine/progress.ts';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const WRITERS = 4;
+const WRITER_PAUSE_MS = 1;
+const ALTER = 'ADD COLUMN last_login_at DATETIME NULL';
+
+interface Outcome {
+  seconds: number;
+  writes?: number;
+  longestWriteMs?: number;
+  cutOverMs?: number;
+  maxLagMs?: number;
+  note?: string;
+}
+
+type Contender = (server: EmbeddedServer, database: string) => Promise<Omit<Outcome, 'writes' | 'longestWriteMs'>>;
+
+const contenders: Record<string, Contender> = {
+  'native ALGORITHM=COPY': async (server, database) => {
+    const conn = await connect(parseDsn(server.dsn(database)));
+    const started = performance.now();
+    await conn.query(`ALTER TABLE users ${ALTER}, ALGORITHM=COPY`);
+    await conn.end();
+    return { seconds: (performance.now() - started) / 1000 };
+  },
+  schemabot: async (server, database) => {
+    let maxLagMs = 0;
+    const progress: ProgressSink = { update: (s) => { maxLagMs = Math.max(maxLagMs, s.lagMs); }, log() {}, stop() {} };
+    const result = await runOnlineMigration({ target: parseDsn(server.dsn(database)), table: 'users', alter: ALTER, progress });
+    return { seconds: result.durationSeconds, cutOverMs: result.cutOverStallMs, maxLagMs, note: `copy ${result.copySeconds.toFixed(2)} s` };
+  },
+  'pt-online-schema-change': async (server, database) => {
+    const started = performance.now();
+    const run = spawnSync('pt-online-schema-change', [
+      '--alter', ALTER, '--execute', '--recursion-method=none', '--no-check-alter', '--max-load', 'Threads_running=50',
+      '--critical-load', 'Threads_running=1000', `D=${database},t=users,h=127.0.0.1,P=${server.port},u=root`,
+    ], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`pt-online-schema-change failed: ${run.stderr || run.stdout}`);
+    return { seconds: (performance.now() - started) / 1000 };
+  },
+};
+
+function installed(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+async function measure(name: string, contender: Contender, underLoad: boolean): Promise<Outcome> {
+  const server = await startEmbeddedServer({ bufferPool: '1G' });
+  try {
+    const admin = await connect(parseDsn(server.dsn('mysql')));
+    await admin.query('CREATE DATABASE bench');
+    await admin.end();
+    const target = parseDsn(server.dsn('bench'));
+    const conn = await connect(target);
+    await createUsers(conn, ROWS);
+    await conn.end();
+    const load = underLoad ? new WriteLoad(target, WRITERS, usersWriteMix(ROWS), WRITER_PAUSE_MS) : undefined;
+    await load?.start();
+    const outcome = await contender(server, 'bench');
+    const stats = await load?.stop();
+    if (stats?.errors) throw new Error(`${name}: writers saw ${stats.errors} errors, first: ${stats.firstError}`);
+    return { ...outcome, writes: stats?.operations, longestWriteMs: stats?.longestStallMs };
+  } finally {
+    await server.stop();
+  }
+}
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '-' : n.toFixed(digits));
+
+const names = Object.keys(contenders).filter((n) => n !== 'pt-online-schema-change' || installed('pt-online-schema-change'));
+process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)\n`);
+if (!names.includes('pt-online-schema-change')) process.stdout.write('pt-online-schema-change not installed (apt-get install percona-toolkit)\n');
+process.stdout.write('scenario | tool                    | seconds | rows/s  | vs native | cut-over stall ms | max binlog lag ms | writes | longest write ms | note\n');
+for (const scenario of ['idle', 'load'] as const) {
+  let native: number | undefined;
+  for (const name of names) {
+    const o = await measure(name, contenders[name], scenario === 'load');
+    native ??= o.seconds;
+    process.stdout.write(`${scenario.padEnd(8)} | ${name.padEnd(23)} | ${fmt(o.seconds, 2).padStart(7)} | ${fmt(ROWS / o.seconds).padStart(7)} | `
+      + `${(o.seconds / native).toFixed(2).padStart(8)}x | ${fmt(o.cutOverMs, 1).padStart(17)} | ${fmt(o.maxLagMs).padStart(17)} | `
+      + `${fmt(o.writes).padStart(6)} | ${fmt(o.longestWriteMs, 1).padStart(16)} | ${o.note ?? ''}\n`);
+  }
+}
