@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../runner/embedded/mariadb.ts';
-import { createUsers, usersWriteMix } from '../runner/embedded/sample-data.ts';
+import { createSampleDatabase, usersWriteMix } from '../runner/embedded/sample-data.ts';
 import { WriteLoad } from '../runner/embedded/write-load.ts';
 import { runOnlineMigration } from '../runner/engine/online-migration.ts';
 import type { ProgressSink } from '../runner/engine/progress.ts';
@@ -59,13 +59,7 @@ function installed(command: string): boolean {
 async function measure(name: string, contender: Contender, underLoad: boolean): Promise<Outcome> {
   const server = await startEmbeddedServer({ bufferPool: '1G' });
   try {
-    const admin = await connect(parseDsn(server.dsn('mysql')));
-    await admin.query('CREATE DATABASE bench');
-    await admin.end();
-    const target = parseDsn(server.dsn('bench'));
-    const conn = await connect(target);
-    await createUsers(conn, ROWS);
-    await conn.end();
+    const target = await createSampleDatabase(server, 'bench', ROWS);
     const load = underLoad ? new WriteLoad(target, WRITERS, usersWriteMix(ROWS), WRITER_PAUSE_MS) : undefined;
     await load?.start();
     const outcome = await contender(server, 'bench');

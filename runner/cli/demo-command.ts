@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { connect } from '../db/connect.ts';
-import { parseDsn } from '../db/dsn.ts';
 import { startEmbeddedServer } from '../embedded/mariadb.ts';
-import { createUsers, usersWriteMix } from '../embedded/sample-data.ts';
+import { createSampleDatabase, usersWriteMix } from '../embedded/sample-data.ts';
 import { WriteLoad } from '../embedded/write-load.ts';
 import { runOnlineMigration } from '../engine/online-migration.ts';
 import { stderrProgress } from '../engine/progress.ts';
@@ -19,13 +18,9 @@ export function demoCommand(): Command {
       out('starting a throwaway MariaDB server…');
       const server = await startEmbeddedServer();
       try {
-        const admin = await connect(parseDsn(server.dsn('mysql')));
-        await admin.query('CREATE DATABASE demo');
-        await admin.end();
-        const target = parseDsn(server.dsn('demo'));
-        const conn = await connect(target);
         out(`creating schemas/users.sql with ${opts.rows} rows…`);
-        await createUsers(conn, opts.rows);
+        const target = await createSampleDatabase(server, 'demo', opts.rows);
+        const conn = await connect(target);
 
         const load = new WriteLoad(target, opts.writers, usersWriteMix(opts.rows), 2);
         await load.start();

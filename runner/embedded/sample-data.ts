@@ -1,6 +1,9 @@
 // The sample `users` table of schemas/, filled with generated rows, and a realistic write mix on it.
 import { readFileSync } from 'node:fs';
 import type { Connection } from 'mysql2/promise';
+import { connect } from '../db/connect.ts';
+import { parseDsn, type ConnectionTarget } from '../db/dsn.ts';
+import type { EmbeddedServer } from './mariadb.ts';
 import type { WriteOperation } from './write-load.ts';
 
 const SCHEMA_FILE = new URL('../../schemas/users.sql', import.meta.url);
@@ -17,6 +20,18 @@ export async function createUsers(conn: Connection, rows: number): Promise<void>
              (seq % 100000) / 100, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND
         FROM seq_${from}_to_${to}`);
   }
+}
+
+/** Creates `database` on the server with the sample `users` table of `rows` rows in it. */
+export async function createSampleDatabase(server: EmbeddedServer, database: string, rows: number): Promise<ConnectionTarget> {
+  const admin = await connect(parseDsn(server.dsn('mysql')));
+  await admin.query(`CREATE DATABASE \`${database}\``);
+  await admin.end();
+  const target = parseDsn(server.dsn(database));
+  const conn = await connect(target);
+  await createUsers(conn, rows);
+  await conn.end();
+  return target;
 }
 
 /** Updates, inserts and deletes on random users: the mix a busy OLTP table sees. */
