@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseDsn } from '../db/dsn.ts';
 import { runOnlineMigration } from '../engine/online-migration.ts';
@@ -32,20 +33,25 @@ export function migrateCommand(): Command {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
-      const result = await runOnlineMigration({
-        target,
-        table: opts.table,
-        alter: opts.alter,
-        chunkSize: opts.chunkSize,
-        maxLagMs: opts.maxLagMs,
-        maxThreadsRunning: opts.maxThreadsRunning,
-        replicas: (opts.replicaDsn as string[]).map(parseDsn),
-        allowDropColumns: Boolean(opts.allowDropColumn),
-        postponeCutover: opts.postponeCutover
-          ? flagFileGate(opts.postponeFlagFile ?? `.schemabot-${target.database}-${opts.table}.postpone`) : undefined,
-        progress: stderrProgress(),
-        signal: controller.signal,
-      });
-      process.stdout.write(`${JSON.stringify(result)}\n`);
+      const flagFile = opts.postponeCutover
+        ? (opts.postponeFlagFile ?? `.schemabot-${target.database}-${opts.table}.postpone`) : undefined;
+      try {
+        const result = await runOnlineMigration({
+          target,
+          table: opts.table,
+          alter: opts.alter,
+          chunkSize: opts.chunkSize,
+          maxLagMs: opts.maxLagMs,
+          maxThreadsRunning: opts.maxThreadsRunning,
+          replicas: (opts.replicaDsn as string[]).map(parseDsn),
+          allowDropColumns: Boolean(opts.allowDropColumn),
+          postponeCutover: flagFile ? flagFileGate(flagFile) : undefined,
+          progress: stderrProgress(),
+          signal: controller.signal,
+        });
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+      } finally {
+        if (flagFile) rmSync(flagFile, { force: true });
+      }
     });
 }

@@ -16,7 +16,7 @@ interface Run {
   stderr: string;
 }
 
-function schemabot(args: string[], whileRunning?: (stderr: () => string) => Promise<void>): Promise<Run> {
+function schemabot(args: string[], whileRunning?: (stderr: () => string, pid: number) => Promise<void>): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -24,7 +24,7 @@ function schemabot(args: string[], whileRunning?: (stderr: () => string) => Prom
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
     child.on('error', reject);
-    const side = whileRunning?.(() => stderr);
+    const side = whileRunning?.(() => stderr, child.pid!);
     child.on('close', (code) => {
       void Promise.resolve(side).then(() => resolve({ code, stdout, stderr }), reject);
     });
@@ -84,6 +84,27 @@ describe('schemabot migrate (CLI)', () => {
     expect(col.Type).toBe('bigint(20)');
     const [[row]] = await conn.query<RowDataPacket[]>('SELECT v FROM t WHERE id = 1');
     expect(Number(row.v)).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+    await conn.end();
+  });
+
+  it('on SIGINT aborts, removes its helper tables and leaves the table untouched', async () => {
+    const { conn, dsn } = await freshDatabase('cli');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_500');
+    const dir = mkdtempSync(join(tmpdir(), 'schemabot-flag-'));
+    const run = await schemabot(['migrate', '--dsn', dsn, '--table', 't', '--alter', 'MODIFY v BIGINT', '--postpone-cutover',
+      '--postpone-flag-file', join(dir, 'postpone')], async (stderr, pid) => {
+      while (!/until cut-over is released/.test(stderr())) await new Promise((r) => setTimeout(r, 50));
+      process.kill(pid, 'SIGINT');
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(
+      'schemabot: failed: migration aborted by the operator (the original table is untouched)');
+    const [tables] = await conn.query<RowDataPacket[]>('SHOW TABLES');
+    expect(tables.map((r) => Object.values(r)[0])).toEqual(['t']);
+    const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+    expect(col.Type).toBe('int(11)');
     rmSync(dir, { recursive: true, force: true });
     await conn.end();
   });
