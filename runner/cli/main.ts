@@ -2,15 +2,17 @@ import { Command } from 'commander';
 import { MigrationFailed, MigrationRefused } from '../engine/errors.ts';
 import { demoCommand } from './demo-command.ts';
 import { migrateCommand } from './migrate-command.ts';
+import { planCommand } from './plan-command.ts';
 
 const program = new Command('schemabot')
   .description('PR-driven online schema changes for MySQL and MariaDB')
   .addCommand(migrateCommand())
+  .addCommand(planCommand())
   .addCommand(demoCommand());
 
 try {
   await program.parseAsync(process.argv);
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 } catch (err) {
   const message = (err as Error).message.replace(/\s+/g, ' ');
   if (err instanceof MigrationRefused) {

@@ -1,0 +1,69 @@
+// Just enough understanding of a canonical column definition (`varchar(20) CHARACTER SET latin1 …`)
+// to judge whether a change can lose data.
+export interface ColumnType {
+  base: string;
+  args: string[];
+  unsigned: boolean;
+  charset?: string;
+  nullable: boolean;
+  hasDefault: boolean;
+  generated: boolean;
+}
+
+export function parseColumnType(definition: string): ColumnType {
+  const m = /^([a-z]+)(?:\(((?:'(?:[^']|'')*'|[^)])*)\))?/.exec(definition);
+  const base = m?.[1] ?? definition.split(' ')[0];
+  const argText = m?.[2] ?? '';
+  const args = [...argText.matchAll(/'((?:[^']|'')*)'|([^,]+)/g)].map((a) => (a[1] !== undefined ? a[1].replace(/''/g, "'") : a[2].trim()));
+  return {
+    base,
+    args,
+    unsigned: /\bunsigned\b/.test(definition),
+    charset: /CHARACTER SET (\w+)/.exec(definition)?.[1],
+    nullable: !/\bNOT NULL\b/.test(definition),
+    hasDefault: /\bDEFAULT\b/.test(definition) || /\bAUTO_INCREMENT\b/.test(definition),
+    generated: /\bGENERATED ALWAYS AS\b|\bAS \(/.test(definition),
+  };
+}
+
+const INTEGER_RANK: Record<string, number> = { tinyint: 1, smallint: 2, mediumint: 3, int: 4, bigint: 5 };
+const TEXT_RANK: Record<string, number> = { tinytext: 1, text: 2, mediumtext: 3, longtext: 4 };
+const BLOB_RANK: Record<string, number> = { tinyblob: 1, blob: 2, mediumblob: 3, longblob: 4 };
+
+export const INTEGER_MAX: Record<string, [bigint, bigint]> = {
+  tinyint: [127n, 255n], smallint: [32767n, 65535n], mediumint: [8388607n, 16777215n],
+  int: [2147483647n, 4294967295n], bigint: [9223372036854775807n, 18446744073709551615n],
+};
+
+/** Why `after` may not hold every value of `before`, or undefined when it can. */
+export function narrowing(before: ColumnType, after: ColumnType): string | undefined {
+  const b = before.base;
+  const a = after.base;
+  for (const ranks of [INTEGER_RANK, TEXT_RANK, BLOB_RANK]) {
+    if (b in ranks && a in ranks) {
+      if (ranks[a] < ranks[b]) return `${b} → ${a} holds a smaller range`;
+      if (ranks === INTEGER_RANK && before.unsigned !== after.unsigned) return `${before.unsigned ? 'unsigned → signed' : 'signed → unsigned'} changes the range`;
+      return undefined;
+    }
+  }
+  if (['varchar', 'char', 'varbinary', 'binary'].includes(b) && a === b && Number(after.args[0]) < Number(before.args[0])) {
+    return `${b}(${before.args[0]}) → ${a}(${after.args[0]}) truncates longer values`;
+  }
+  if (b === 'decimal' && a === 'decimal') {
+    const [bp, bs] = before.args.map(Number);
+    const [ap, as] = after.args.map(Number);
+    if (as < bs) return `decimal scale ${bs} → ${as} rounds values`;
+    if (ap - as < bp - bs) return `decimal(${bp},${bs}) → decimal(${ap},${as}) holds fewer integer digits`;
+    return undefined;
+  }
+  if (['datetime', 'timestamp', 'time'].includes(b) && a === b && Number(after.args[0] ?? 0) < Number(before.args[0] ?? 0)) {
+    return `fractional seconds ${before.args[0]} → ${after.args[0] ?? 0} rounds values`;
+  }
+  if (b === 'double' && a === 'float') return 'double → float loses precision';
+  if ((b === 'enum' || b === 'set') && a === b) return undefined;
+  if (a !== b && !(b === 'varchar' && ['text', 'mediumtext', 'longtext'].includes(a)) && !(b === 'char' && a === 'varchar')
+    && !(b === 'float' && a === 'double')) {
+    return `${b} → ${a} converts every value`;
+  }
+  return undefined;
+}

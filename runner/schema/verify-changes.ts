@@ -1,0 +1,75 @@
+// Every generated ALTER is run against a copy of the live table in a scratch schema before anyone sees
+// it: the result must be exactly the desired table. The same run tells which algorithm the server will
+// use: INSTANT if it accepts ALGORITHM=INSTANT, INPLACE if it accepts ALGORITHM=INPLACE, LOCK=NONE,
+// otherwise a table copy (which schemabot runs as an online migration).
+import type { Connection } from 'mysql2/promise';
+import { quoteIdent } from '../db/quote.ts';
+import { mysqlErrno } from '../engine/mysql-errors.ts';
+import { showCreateTable } from '../engine/table-info.ts';
+import type { TableChange } from './diff.ts';
+import { comparableCreateTable } from './table-model.ts';
+
+export type Algorithm = 'INSTANT' | 'INPLACE' | 'COPY';
+
+export interface Verification {
+  table: string;
+  /** The slowest algorithm over the change's statements; undefined for CREATE/DROP TABLE. */
+  algorithm?: Algorithm;
+  /** Set when the generated DDL failed or did not reproduce the desired table (a generator bug). */
+  error?: string;
+}
+
+/** ER_ALTER_OPERATION_NOT_SUPPORTED(_REASON): the requested algorithm cannot do this ALTER. */
+const NOT_SUPPORTED = new Set([1845, 1846]);
+
+async function runWithBestAlgorithm(conn: Connection, statement: string, table: string): Promise<Algorithm> {
+  const prefix = `ALTER TABLE ${quoteIdent(table)} `;
+  const rest = statement.slice(prefix.length);
+  const separator = /^(PARTITION BY|REMOVE PARTITIONING)/.test(rest) ? ' ' : ', ';
+  for (const [algorithm, option] of [['INSTANT', 'ALGORITHM=INSTANT'], ['INPLACE', 'ALGORITHM=INPLACE, LOCK=NONE']] as const) {
+    try {
+      await conn.query(`${prefix}${option}${separator}${rest}`);
+      return algorithm;
+    } catch (err) {
+      if (!NOT_SUPPORTED.has(mysqlErrno(err) ?? 0)) throw err;
+    }
+  }
+  await conn.query(statement);
+  return 'COPY';
+}
+
+const RANK: Record<Algorithm, number> = { INSTANT: 0, INPLACE: 1, COPY: 2 };
+
+/** `conn` must be dedicated: it switches to the scratch schema. */
+export async function verifyChanges(conn: Connection, scratchSchema: string, changes: TableChange[]): Promise<Verification[]> {
+  await conn.query(`CREATE DATABASE ${quoteIdent(scratchSchema)} DEFAULT CHARACTER SET utf8mb4`);
+  await conn.query(`USE ${quoteIdent(scratchSchema)}`);
+  await conn.query('SET SESSION foreign_key_checks = 0');
+  const results: Verification[] = [];
+  try {
+    for (const change of changes) {
+      if (change.kind !== 'alter') {
+        results.push({ table: change.table });
+        continue;
+      }
+      const result: Verification = { table: change.table };
+      try {
+        await conn.query(change.before!.createTable);
+        for (const statement of change.statements) {
+          const algorithm = await runWithBestAlgorithm(conn, statement, change.table);
+          if (!result.algorithm || RANK[algorithm] > RANK[result.algorithm]) result.algorithm = algorithm;
+        }
+        const produced = comparableCreateTable(await showCreateTable(conn, change.table));
+        if (produced !== comparableCreateTable(change.after!.createTable)) {
+          result.error = `the generated DDL produces\n${produced}\ninstead of\n${comparableCreateTable(change.after!.createTable)}`;
+        }
+      } catch (err) {
+        result.error = `the generated DDL fails: ${(err as Error).message}`;
+      }
+      results.push(result);
+    }
+  } finally {
+    await conn.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchSchema)}`);
+  }
+  return results;
+}

@@ -1,0 +1,127 @@
+// The diff engine on a table of from/to cases: for each, the plan's DDL must pass its own verification,
+// and after applying it to the live database a second plan must find nothing left to do.
+import { describe, expect, it } from 'vitest';
+import { applyPlan, planFixture } from '../support/plan-case.ts';
+
+interface DiffCase {
+  name: string;
+  from: string[];
+  to: Record<string, string>;
+  /** Expected statements, when the exact text matters. */
+  statements?: string[];
+  algorithm?: 'INSTANT' | 'INPLACE' | 'COPY';
+}
+
+const T = 'CREATE TABLE t (id INT NOT NULL, a VARCHAR(20) NULL, b INT NULL, PRIMARY KEY (id))';
+
+const cases: DiffCase[] = [
+  { name: 'add a column at the end', from: [T], to: { t: 'CREATE TABLE t (id INT NOT NULL, a VARCHAR(20) NULL, b INT NULL, c DATE NULL, PRIMARY KEY (id))' },
+    statements: ['ALTER TABLE `t` ADD COLUMN `c` date DEFAULT NULL AFTER `b`'], algorithm: 'INSTANT' },
+  { name: 'add a column in the middle', from: [T], to: { t: 'CREATE TABLE t (id INT NOT NULL, c INT NOT NULL DEFAULT 3, a VARCHAR(20) NULL, b INT NULL, PRIMARY KEY (id))' },
+    statements: ['ALTER TABLE `t` ADD COLUMN `c` int(11) NOT NULL DEFAULT 3 AFTER `id`'] },
+  { name: 'add a first column', from: [T], to: { t: 'CREATE TABLE t (z INT NULL, id INT NOT NULL, a VARCHAR(20) NULL, b INT NULL, PRIMARY KEY (id))' } },
+  { name: 'drop a column', from: [T], to: { t: 'CREATE TABLE t (id INT NOT NULL, b INT NULL, PRIMARY KEY (id))' },
+    statements: ['ALTER TABLE `t` DROP COLUMN `a`'] },
+  { name: 'widen types', from: [T], to: { t: 'CREATE TABLE t (id BIGINT NOT NULL, a VARCHAR(200) NULL, b BIGINT NULL, PRIMARY KEY (id))' } },
+  { name: 'change nullability and defaults', from: [T], to: { t: "CREATE TABLE t (id INT NOT NULL, a VARCHAR(20) NOT NULL DEFAULT 'x', b INT NULL DEFAULT 5, PRIMARY KEY (id))" } },
+  { name: 'ON UPDATE and fractional timestamps',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, ts TIMESTAMP NULL)'],
+    to: { t: 'CREATE TABLE t (id INT PRIMARY KEY, ts TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3))' } },
+  { name: 'column charset, collation and comment', from: [T],
+    to: { t: "CREATE TABLE t (id INT NOT NULL, a VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_bin NULL COMMENT 'the a, quoted '' here', b INT NULL, PRIMARY KEY (id))" } },
+  { name: 'generated columns added and changed',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, p INT, q INT AS (p * 2) VIRTUAL)'],
+    to: { t: 'CREATE TABLE t (id INT PRIMARY KEY, p INT, q INT AS (p * 3) VIRTUAL, r INT AS (p + 1) STORED)' } },
+  { name: 'AUTO_INCREMENT added', from: [T], to: { t: 'CREATE TABLE t (id INT NOT NULL AUTO_INCREMENT, a VARCHAR(20) NULL, b INT NULL, PRIMARY KEY (id))' } },
+  { name: 'move the last column first', from: [T], to: { t: 'CREATE TABLE t (b INT NULL, id INT NOT NULL, a VARCHAR(20) NULL, PRIMARY KEY (id))' } },
+  { name: 'swap two columns', from: [T], to: { t: 'CREATE TABLE t (id INT NOT NULL, b INT NULL, a VARCHAR(20) NULL, PRIMARY KEY (id))' } },
+  { name: 'reverse every column', from: ['CREATE TABLE t (a INT, b INT, c INT, d INT, e INT PRIMARY KEY)'],
+    to: { t: 'CREATE TABLE t (e INT PRIMARY KEY, d INT, c INT, b INT, a INT)' } },
+  { name: 'rename a column by hint, keeping its index',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(100), KEY k_email (email))'],
+    to: { t: 'CREATE TABLE t (\n  id INT PRIMARY KEY,\n  mail VARCHAR(100), -- schemabot:renamed-from email\n  KEY k_email (mail)\n)' },
+    statements: ['ALTER TABLE `t` CHANGE COLUMN `email` `mail` varchar(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci DEFAULT NULL'], algorithm: 'INSTANT' },
+  { name: 'a drop and an add are never guessed as a rename',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(100))'],
+    to: { t: 'CREATE TABLE t (id INT PRIMARY KEY, mail VARCHAR(100))' },
+    statements: ['ALTER TABLE `t` DROP COLUMN `email`, ADD COLUMN `mail` varchar(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci DEFAULT NULL AFTER `id`'] },
+  { name: 'indexes added, dropped and changed',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, c VARCHAR(50), KEY k1 (a), KEY k2 (b), KEY k3 (c))'],
+    to: { t: 'CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, c VARCHAR(50), KEY k1 (a, b), KEY k3 (c(10)), UNIQUE KEY u (b, c), KEY k4 (c) COMMENT \'lookup\')' } },
+  { name: 'fulltext and spatial indexes',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, body TEXT, g POINT NOT NULL)'],
+    to: { t: 'CREATE TABLE t (id INT PRIMARY KEY, body TEXT, g POINT NOT NULL, FULLTEXT KEY ft (body), SPATIAL KEY sp (g))' } },
+  { name: 'index on a virtual column',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, doc JSON)'],
+    to: { t: "CREATE TABLE t (id INT PRIMARY KEY, doc JSON, doc_id INT AS (JSON_VALUE(doc, '$.id')) VIRTUAL, KEY k_doc (doc_id))" } },
+  { name: 'primary key replaced',
+    from: ['CREATE TABLE t (id INT NOT NULL, code VARCHAR(20) NOT NULL, PRIMARY KEY (id))'],
+    to: { t: 'CREATE TABLE t (id INT NOT NULL, code VARCHAR(20) NOT NULL, PRIMARY KEY (code, id))' } },
+  { name: 'primary key added',
+    from: ['CREATE TABLE t (id INT NOT NULL, v INT)'],
+    to: { t: 'CREATE TABLE t (id INT NOT NULL, v INT, PRIMARY KEY (id))' } },
+  { name: 'foreign keys added, changed and dropped',
+    from: ['CREATE TABLE p (id INT PRIMARY KEY)', 'CREATE TABLE t (id INT PRIMARY KEY, p1 INT, p2 INT, CONSTRAINT fk1 FOREIGN KEY (p1) REFERENCES p (id))'],
+    to: {
+      p: 'CREATE TABLE p (id INT PRIMARY KEY)',
+      t: 'CREATE TABLE t (id INT PRIMARY KEY, p1 INT, p2 INT, CONSTRAINT fk1 FOREIGN KEY (p1) REFERENCES p (id) ON DELETE CASCADE, CONSTRAINT fk2 FOREIGN KEY (p2) REFERENCES p (id))',
+    } },
+  { name: 'check constraints',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, n INT, CONSTRAINT c1 CHECK (n > 0), CONSTRAINT c2 CHECK (n < 100))'],
+    to: { t: 'CREATE TABLE t (id INT PRIMARY KEY, n INT, CONSTRAINT c1 CHECK (n >= 0), CONSTRAINT c3 CHECK (n <> 7))' } },
+  { name: 'table options', from: [T],
+    to: { t: "CREATE TABLE t (id INT NOT NULL, a VARCHAR(20) NULL, b INT NULL, PRIMARY KEY (id)) ENGINE=InnoDB ROW_FORMAT=COMPACT COMMENT='users, v2'" } },
+  { name: 'table comment removed',
+    from: ["CREATE TABLE t (id INT PRIMARY KEY) COMMENT='old'"], to: { t: 'CREATE TABLE t (id INT PRIMARY KEY)' } },
+  { name: 'default charset and a column conversion',
+    from: ['CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(30)) DEFAULT CHARSET=latin1'],
+    to: { t: 'CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(30)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci' } },
+  { name: 'engine change', from: ['CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB'], to: { t: 'CREATE TABLE t (id INT PRIMARY KEY) ENGINE=Aria' } },
+  { name: 'partitioning added',
+    from: ['CREATE TABLE t (id INT NOT NULL, v INT, PRIMARY KEY (id))'],
+    to: { t: 'CREATE TABLE t (id INT NOT NULL, v INT, PRIMARY KEY (id)) PARTITION BY HASH (id) PARTITIONS 4' } },
+  { name: 'partitioning changed and a column added',
+    from: ['CREATE TABLE t (id INT NOT NULL, v INT, PRIMARY KEY (id)) PARTITION BY HASH (id) PARTITIONS 4'],
+    to: { t: 'CREATE TABLE t (id INT NOT NULL, v INT, w INT, PRIMARY KEY (id)) PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (100), PARTITION pmax VALUES LESS THAN MAXVALUE)' } },
+  { name: 'partitioning removed',
+    from: ['CREATE TABLE t (id INT NOT NULL, PRIMARY KEY (id)) PARTITION BY HASH (id) PARTITIONS 2'],
+    to: { t: 'CREATE TABLE t (id INT NOT NULL, PRIMARY KEY (id))' } },
+  { name: 'tables created and dropped',
+    from: ['CREATE TABLE old_one (id INT PRIMARY KEY)'],
+    to: { fresh: 'CREATE TABLE fresh (id INT PRIMARY KEY, v JSON)' } },
+  { name: 'reserved-word and odd identifiers',
+    from: ['CREATE TABLE `order` (`select` INT PRIMARY KEY, `from` INT, `we``ird` INT)'],
+    to: { order: 'CREATE TABLE `order` (`select` INT PRIMARY KEY, `we``ird` BIGINT, `from` INT, `group` INT, KEY `key` (`group`))' } },
+  { name: 'everything at once',
+    from: ["CREATE TABLE t (id INT NOT NULL, a VARCHAR(20), b INT, c TEXT, PRIMARY KEY (id), KEY kb (b)) COMMENT='x'"],
+    to: { t: `CREATE TABLE t (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+      c2 TEXT, -- schemabot:renamed-from c
+      b INT NOT NULL DEFAULT 0,
+      n DECIMAL(10,2) NULL,
+      PRIMARY KEY (id),
+      UNIQUE KEY ub (b),
+      KEY kn (n)
+    ) COMMENT='y' ROW_FORMAT=DYNAMIC` } },
+];
+
+describe('plan: exact diff (apply, then nothing left to do)', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const fixture = await planFixture(c.from, c.to);
+      try {
+        const plan = await fixture.plan();
+        expect(plan.errors).toEqual([]);
+        expect(plan.changes.length).toBeGreaterThan(0);
+        for (const change of plan.changes) expect(change.verificationError).toBeUndefined();
+        if (c.statements) expect(plan.changes.flatMap((ch) => ch.statements)).toEqual(c.statements);
+        if (c.algorithm) expect(plan.changes[0].algorithm).toBe(c.algorithm);
+        await applyPlan(fixture.conn, plan);
+        const again = await fixture.plan();
+        expect(again.changes.map((ch) => ch.statements)).toEqual([]);
+      } finally {
+        await fixture.cleanup();
+      }
+    });
+  }
+});
