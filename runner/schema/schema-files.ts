@@ -14,6 +14,7 @@ export interface SchemaFile {
   /** Path relative to the repository root (as GitHub shows it). */
   path: string;
   table: string;
+  /** The file's text from its first line (comments included). */
   sql: string;
   /** 1-based line of the CREATE TABLE keyword. */
   statementLine: number;
@@ -51,7 +52,8 @@ export function parseSchemaFile(path: string, text: string): SchemaFile | Schema
   if (statementIndex < 0 || !header) return { path, line: 1, message: 'not a CREATE TABLE statement' };
 
   const file: SchemaFile = {
-    path, table: unquote(header[1]), sql: text.trim().replace(/;\s*$/, ''), statementLine: statementIndex + 1,
+    // Untrimmed at the start, so that the server's "at line N" is the file's line N.
+    path, table: unquote(header[1]), sql: text.trimEnd().replace(/;$/, ''), statementLine: statementIndex + 1,
     lines: new Map(), renamedFrom: new Map(), suppressions: [],
   };
   let pendingSuppression: Suppression | undefined;

@@ -27,8 +27,7 @@ export class Workspace {
       } catch (err) {
         const message = (err as Error).message;
         const at = /at line (\d+)\s*$/.exec(message);
-        const sqlStart = file.statementLine - 1;
-        errors.push({ path: file.path, line: at ? sqlStart + Number(at[1]) : file.statementLine, message });
+        errors.push({ path: file.path, line: at ? Number(at[1]) : file.statementLine, message });
       }
     }
     return errors;

@@ -1,0 +1,142 @@
+// Lint findings at file lines, suppressions, per-repo severities, file errors, impact, base-branch
+// drift and the Markdown rendering.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderPlanMarkdown, GITHUB_COMMENT_LIMIT } from '../../runner/schema/render-markdown.ts';
+import type { Plan } from '../../runner/schema/planner.ts';
+import { planSchema } from '../../runner/schema/planner.ts';
+import { planFixture } from '../support/plan-case.ts';
+
+const USERS_LIVE = `CREATE TABLE users (id INT UNSIGNED NOT NULL AUTO_INCREMENT, email VARCHAR(100) NOT NULL, name VARCHAR(50),
+  status ENUM('active','banned','gone') NOT NULL DEFAULT 'active', legacy INT, PRIMARY KEY (id)) AUTO_INCREMENT=3000000000`;
+
+const USERS_DESIRED = `CREATE TABLE users (
+  id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+  email VARCHAR(100) NOT NULL,
+  name VARCHAR(20),
+  status ENUM('active','gone') NOT NULL DEFAULT 'active',
+  price FLOAT,
+  PRIMARY KEY (id),
+  UNIQUE KEY uk_email (email),
+  KEY k_email (email)
+)`;
+
+const codes = (plan: Plan) => plan.findings.map((f) => `${f.code}@${f.line ?? '-'}`).sort();
+
+describe('plan: lint, impact and rendering', () => {
+  it('reports each finding at the line of the .sql file it is about', async () => {
+    const fixture = await planFixture([USERS_LIVE, 'CREATE TABLE gone (id INT PRIMARY KEY)'], { users: USERS_DESIRED });
+    try {
+      const plan = await fixture.plan();
+      expect(codes(plan)).toEqual([
+        'SB101@-', // drop table gone (no file left to point at)
+        'SB102@1', // drop column legacy: the table's line
+        'SB103@4', // name varchar(50) -> varchar(20)
+        'SB201@8', // new unique key
+        'SB203@5', // enum value removed
+        'SB302@9', // k_email is a prefix of uk_email
+        'SB306@6', // float price
+        'SB308@2', // auto-increment at 3e9 of 4.29e9
+      ]);
+      const narrowing = plan.findings.find((f) => f.code === 'SB103')!;
+      expect(narrowing).toMatchObject({ severity: 'error', path: 'users.sql', table: 'users' });
+      expect(narrowing.message).toMatch(/varchar\(50\) → varchar\(20\) truncates longer values/);
+      expect(plan.findings.find((f) => f.code === 'SB308')!.message).toMatch(/used 69\.8% of its range/);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('honours suppressions with a reason and per-repo severities', async () => {
+    const fixture = await planFixture([USERS_LIVE], {
+      users: USERS_DESIRED
+        .replace('name VARCHAR(20),', 'name VARCHAR(20), -- schemabot:ignore SB103 names were capped at 20 in the app since 2023')
+        .replace("  status ENUM", '  -- schemabot:ignore SB203\n  status ENUM'),
+    });
+    try {
+      writeFileSync(join(fixture.dir, '.schemabot.yml'), 'lint:\n  SB306: error\n  redundant-index: off\n');
+      const plan = await fixture.plan();
+      expect(plan.findings.some((f) => f.code === 'SB103')).toBe(false);
+      // A suppression without a reason does not suppress, and says so.
+      expect(plan.findings.filter((f) => f.code === 'SB203' || f.code === 'SB002').map((f) => [f.code, f.line])).toEqual([['SB203', 6], ['SB002', 6]]);
+      expect(plan.findings.find((f) => f.code === 'SB306')!.severity).toBe('error');
+      expect(plan.findings.some((f) => f.code === 'SB302')).toBe(false);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('reports syntax errors with file and line and never plans a DROP for a broken file', async () => {
+    const fixture = await planFixture(['CREATE TABLE t (id INT PRIMARY KEY)', 'CREATE TABLE u (id INT PRIMARY KEY)'], {
+      t: '-- the t table\nCREATE TABLE t (\n  id INT PRIMARY KEY,\n  name VARCHAR(10) NOTT NULL\n)',
+      u: 'CREATE TABLE u (id INT PRIMARY KEY, v INT)',
+    });
+    try {
+      writeFileSync(join(fixture.dir, 'misnamed.sql'), 'CREATE TABLE other (id INT PRIMARY KEY)');
+      const plan = await fixture.plan();
+      expect(plan.errors.map((e) => [e.path, e.line])).toEqual([['misnamed.sql', 1], ['t.sql', 4]]);
+      expect(plan.errors[1].message).toMatch(/SQL syntax.*near 'NULL/s);
+      expect(plan.changes.map((c) => [c.table, c.kind])).toEqual([['u', 'alter']]);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('estimates impact from the live table and the server’s own algorithm', async () => {
+    const fixture = await planFixture(['CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100), n INT)'], {
+      big: 'CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100), n BIGINT, KEY k_v (v))',
+    });
+    try {
+      await fixture.conn.query("INSERT INTO big SELECT seq, REPEAT('x', 50), seq FROM seq_1_to_30000");
+      await fixture.conn.query('ANALYZE TABLE big');
+      const plan = await fixture.plan();
+      const [change] = plan.changes;
+      expect(change.algorithm).toBe('COPY');
+      expect(change.impact.method).toBe('online-migration');
+      expect(change.impact.rows).toBeGreaterThan(20_000);
+      expect(change.impact.dataBytes).toBeGreaterThan(1_000_000);
+      expect(change.impact.headroomBytes).toBe(change.impact.dataBytes + change.impact.indexBytes);
+      expect(change.impact.measuredRowsPerSecond).toBeGreaterThan(0);
+      expect(change.impact.etaSeconds).toBeCloseTo(change.impact.rows / change.impact.measuredRowsPerSecond!, 5);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('with the base branch, shows what the PR changes and the drift of the live database', async () => {
+    const fixture = await planFixture(['CREATE TABLE t (id INT PRIMARY KEY, hotfix INT)'], {
+      t: 'CREATE TABLE t (id INT PRIMARY KEY, added_by_pr INT)',
+    });
+    try {
+      const base = join(fixture.dir, 'base');
+      (await import('node:fs')).mkdirSync(base);
+      writeFileSync(join(base, 't.sql'), 'CREATE TABLE t (id INT PRIMARY KEY)');
+      const plan = await planSchema({ target: fixture.target, schemaDir: fixture.dir, baseDir: base, root: fixture.dir });
+      expect(plan.pullRequest!.flatMap((c) => c.statements)).toEqual(['ALTER TABLE `t` ADD COLUMN `added_by_pr` int(11) DEFAULT NULL AFTER `id`']);
+      expect(plan.drift!.flatMap((c) => c.statements)).toEqual(['ALTER TABLE `t` DROP COLUMN `hotfix`']);
+      const markdown = renderPlanMarkdown(plan);
+      expect(markdown).toContain('What this pull request changes (1)');
+      expect(markdown).toContain('Drift: the live database differs from the base branch (1)');
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('renders Markdown with SQL, impact and findings, and stays under GitHub’s limit', async () => {
+    const fixture = await planFixture([USERS_LIVE], { users: USERS_DESIRED });
+    try {
+      const plan = await fixture.plan();
+      const markdown = renderPlanMarkdown(plan);
+      expect(markdown).toContain('```sql\nALTER TABLE `users`');
+      expect(markdown).toContain('| `users` | table copy → online migration |');
+      expect(markdown).toMatch(/\| ❌ error \| `SB103` narrowing \| users\.sql:4 \|/);
+      const huge: Plan = { ...plan, changes: Array.from({ length: 400 }, (_, i) => ({ ...plan.changes[0], table: `t${i}` })) };
+      const truncated = renderPlanMarkdown(huge);
+      expect(truncated.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
+      expect(truncated).toMatch(/truncated|too long for one comment/);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+});
