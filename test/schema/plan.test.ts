@@ -48,6 +48,27 @@ describe('plan: lint, impact and rendering', () => {
     }
   });
 
+  it('flags schema smells: keys, engines, charsets, foreign keys, reserved words, NOT NULL and charset changes', async () => {
+    const fixture = await planFixture(['CREATE TABLE p (id INT PRIMARY KEY, code VARCHAR(10) CHARACTER SET latin1, KEY k (code))'], {
+      p: 'CREATE TABLE p (\n  id INT PRIMARY KEY,\n  code VARCHAR(10) CHARACTER SET utf8mb4,\n  rank INT NOT NULL,\n  KEY k (code)\n)',
+      nokey: 'CREATE TABLE nokey (\n  v INT\n) ENGINE=Aria DEFAULT CHARSET=latin1',
+      child: 'CREATE TABLE child (\n  id INT PRIMARY KEY,\n  p INT,\n  CONSTRAINT fk_p FOREIGN KEY (p) REFERENCES p (id)\n)',
+    });
+    try {
+      const plan = await fixture.plan();
+      const byCode = (code: string) => plan.findings.filter((f) => f.code === code).map((f) => `${f.path}:${f.line}`);
+      expect(byCode('SB104')).toEqual(['p.sql:3']);
+      expect(byCode('SB202')).toEqual(['p.sql:4']);
+      expect(byCode('SB301')).toEqual(['nokey.sql:1']);
+      expect(byCode('SB303')).toEqual(['child.sql:4']);
+      expect(byCode('SB304')).toEqual(['nokey.sql:1']);
+      expect(byCode('SB305')).toEqual(['nokey.sql:1']);
+      expect(byCode('SB307')).toEqual(['p.sql:4']);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
   it('honours suppressions with a reason and per-repo severities', async () => {
     const fixture = await planFixture([USERS_LIVE], {
       users: USERS_DESIRED
