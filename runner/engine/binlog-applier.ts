@@ -37,6 +37,8 @@ export class BinlogApplier {
   /** During the cut-over drain: the connection holding LOCK TABLES, the only one that may read T. */
   private lockedReader: Connection | undefined;
   private readonly drained = new Map<string, KeyValues>();
+  /** During the drain: whether each changed key's last change left a row (false after a delete). */
+  private readonly drainPresence = new Map<string, boolean>();
   private readonly seenMarkers = new Set<string>();
   private readonly markerWaiters = new Map<string, () => void>();
   private stopToken: string | undefined;
@@ -75,8 +77,15 @@ export class BinlogApplier {
 
   private async process(changes: RowChange[]): Promise<void> {
     const keys = new Map<string, KeyValues>();
-    for (const change of changes) {
-      if (this.stopped) return;
+    for (const [i, change] of changes.entries()) {
+      if (this.stopped) {
+        // Past the stop marker: if the cut-over gives up, these still belong to the original table.
+        this.streamer.requeue(changes.slice(i));
+        return;
+      }
+      if (change.ddl) {
+        throw new MigrationFailed(`\`${this.names.original}\` was changed by DDL during the migration: ${change.ddl.slice(0, 200)}`);
+      }
       if (change.table === this.names.changelog) {
         await this.flush(keys);
         this.onChangelog(change.after);
@@ -86,7 +95,9 @@ export class BinlogApplier {
       for (const row of [change.before, change.after]) {
         if (!row) continue;
         const key = this.keyOf(row);
-        keys.set(keyString(key), key);
+        const id = keyString(key);
+        keys.set(id, key);
+        if (this.lockedReader) this.drainPresence.set(id, row === change.after);
       }
     }
     await this.flush(keys);
@@ -191,9 +202,9 @@ export class BinlogApplier {
     request?.release();
   }
 
-  /** Keys written through the locked reader during the drain. */
-  drainedKeys(): KeyValues[] {
-    return [...this.drained.values()];
+  /** Keys written through the locked reader during the drain, and whether a row should exist for each. */
+  drainedKeys(): Array<{ key: KeyValues; present: boolean }> {
+    return [...this.drained].map(([id, key]) => ({ key, present: this.drainPresence.get(id) ?? true }));
   }
 
   /**
@@ -207,6 +218,7 @@ export class BinlogApplier {
     if (!this.stopped) await this.hold();
     const drained = new Map(this.drained);
     this.drained.clear();
+    this.drainPresence.clear();
     await this.flush(drained);
     if (this.stopped) {
       this.stopped = false;

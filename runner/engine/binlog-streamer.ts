@@ -7,6 +7,8 @@ export type Row = Record<string, unknown>;
 
 export interface RowChange {
   table: string;
+  /** A DDL statement on the table (by someone else): the migration cannot continue. */
+  ddl?: string;
   /** Absent for inserts. */
   before?: Row;
   /** Absent for deletes. */
@@ -23,6 +25,21 @@ interface ZongJiRowsEvent {
   tableId: number;
   tableMap: Record<number, { tableName: string }>;
   rows: Array<Row | { before: Row; after: Row }>;
+  /** Query events */
+  schema?: string;
+  query?: string;
+}
+
+const DDL = /^(?:ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE|TRUNCATE|DROP\s+TABLE|RENAME\s+TABLE|CREATE\s+OR\s+REPLACE\s+TABLE)\b/i;
+
+/** Whether `query` (run in `schema`) is DDL that names `schema`.`table`. */
+export function isDdlOn(query: string, schema: string, table: string): boolean {
+  const text = query.replace(/\/\*[\s\S]*?\*\//g, ' ').trim();
+  if (!DDL.test(text)) return false;
+  const escaped = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const quoted = `\`${escaped.replace(/`/g, '``')}\``;
+  const name = new RegExp(`(^|[\\s,(])(?:(?:\`${schema.replace(/`/g, '``')}\`|${schema})\\.)?(?:${quoted}|${escaped}(?![\\w$]))`);
+  return name.test(text.replace(DDL, ' '));
 }
 
 /** Pause reading the binlog socket when this many changes wait to be applied. */
@@ -37,6 +54,7 @@ export class BinlogStreamer {
   private failure: Error | undefined;
   eventsSeen = 0;
 
+  /** `tables[0]` is the original table (watched for DDL too). */
   constructor(target: ConnectionTarget, private readonly schema: string, private readonly tables: string[], private readonly serverId: number) {
     this.zongji = new ZongJi({
       host: target.host, port: target.port, user: target.user, password: target.password,
@@ -55,7 +73,7 @@ export class BinlogStreamer {
       serverId: this.serverId,
       filename: from.file,
       position: from.position,
-      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows'],
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'query'],
       includeSchema: { [this.schema]: this.tables },
     });
     await ready;
@@ -64,6 +82,14 @@ export class BinlogStreamer {
   private onEvent(event: ZongJiRowsEvent): void {
     const name = event.getEventName();
     if (name === 'tablemap') return;
+    if (name === 'query') {
+      const original = this.tables[0];
+      if (event.query && (event.schema === this.schema || event.query.includes(this.schema)) && isDdlOn(event.query, this.schema, original)) {
+        this.queue.push({ table: original, ddl: event.query });
+        this.wake();
+      }
+      return;
+    }
     const table = event.tableMap[event.tableId]?.tableName;
     if (!table) return;
     this.eventsSeen++;
@@ -110,6 +136,11 @@ export class BinlogStreamer {
       this.zongji.connection?.resume();
     }
     return batch;
+  }
+
+  /** Puts changes taken but not applied back at the head of the queue. */
+  requeue(changes: RowChange[]): void {
+    if (changes.length > 0) this.queue = [...changes, ...this.queue];
   }
 
   get backlog(): number {

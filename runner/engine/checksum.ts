@@ -72,7 +72,8 @@ export function rowImageExpressions(mapping: ColumnMapping): [string, string] {
 
 /**
  * 64 bits of order-independent hash per table. CRC32 and CRC32C (different polynomials) cost a
- * seventh of MD5; servers without CRC32C (MySQL, MariaDB < 10.8) use half an MD5.
+ * seventh of MD5; servers without CRC32C (MySQL, MariaDB < 10.8) use half an MD5. CRCs are linear
+ * over XOR (values swapped between two rows of equal length would cancel out), so they are summed.
  */
 export type TableHash = 'crc32+crc32c' | 'md5';
 
@@ -82,7 +83,7 @@ export async function pickTableHash(conn: Connection): Promise<TableHash> {
 
 function aggregateSql(hash: TableHash, rowImage: string): string {
   return hash === 'crc32+crc32c'
-    ? `BIT_XOR(CRC32(${rowImage})) AS x1, BIT_XOR(CRC32C(${rowImage})) AS x2`
+    ? `SUM(CRC32(${rowImage})) AS x1, SUM(CRC32C(${rowImage})) AS x2`
     : `BIT_XOR(CAST(CONV(LEFT(MD5(${rowImage}), 16), 16, 10) AS UNSIGNED)) AS x1, 0 AS x2`;
 }
 

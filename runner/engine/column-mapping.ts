@@ -29,9 +29,13 @@ export interface ColumnMapping {
 }
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
-/** Key values are read back from the binlog: only types it decodes exactly (not TIME, FLOAT, BIT…). */
+/**
+ * Key values are read back from the binlog: only types it decodes exactly (not TIME, FLOAT, BIT…),
+ * and strings only in character sets it decodes losslessly (its latin1 decoder maps five bytes to U+FFFD).
+ */
 const KEY_TYPES = new Set([...INTEGER_TYPES, 'decimal', 'char', 'varchar', 'binary', 'varbinary', 'date', 'datetime',
   'timestamp', 'year', 'enum']);
+const KEY_CHARSETS = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'ascii', 'binary']);
 
 /** Key values must sort and compare identically in both tables, or chunk ranges would not line up. */
 function sameOrdering(a: ColumnInfo, b: ColumnInfo): boolean {
@@ -43,7 +47,7 @@ function usableKey(index: IndexInfo, table: TableInfo): boolean {
   if (!index.unique || index.partial || index.columns.length === 0) return false;
   return index.columns.every((name) => {
     const col = table.columns.find((c) => c.name === name);
-    return col !== undefined && !col.nullable && KEY_TYPES.has(col.dataType);
+    return col !== undefined && !col.nullable && KEY_TYPES.has(col.dataType) && (!col.charset || KEY_CHARSETS.has(col.charset));
   });
 }
 
@@ -77,7 +81,7 @@ export function buildColumnMapping(original: TableInfo, shadow: TableInfo, renam
   }
   if (candidates.length === 0) {
     throw new MigrationRefused(
-      `no shared key: \`${original.name}\` needs a PRIMARY KEY or a UNIQUE key on NOT NULL integer, string or date columns `
+      `no shared key: \`${original.name}\` needs a PRIMARY KEY or a UNIQUE key on NOT NULL integer, date or utf8/ascii/binary string columns `
       + 'that exists, unchanged, '
       + 'both before and after the ALTER (add one first, or change the key in a separate migration)');
   }

@@ -3,18 +3,19 @@
 //  1. A: `LOCK TABLES T WRITE, _T_old WRITE`, where `_T_old` is an empty sentry. Writers queue.
 //  2. The applier drains every change up to a marker written now; only A may read T, so those rows
 //     travel through A and are then verified one by one against T.
-//  3. B: `RENAME TABLE T TO _T_old, _T_gho TO T`. MDL requests are taken in name order, and `_T_old`
-//     sorts before T: B waits on the sentry.
-//  4. A drops the sentry. B takes `_T_old` and now waits on T, which a probe confirms (the sentry
-//     name is locked). A pending exclusive lock has priority over the queued writers, so when A
-//     unlocks, the RENAME runs first and the writers continue on the new table.
+//  3. B: `RENAME TABLE T TO _T_old, _T_gho TO T`. The server takes metadata locks in byte order of
+//     the names: B waits on whichever of T and `_T_old` sorts first.
+//  4. A drops the sentry. If the sentry sorted first, B now takes its name and waits on T, which a
+//     probe confirms (the sentry name is locked). A pending exclusive lock has priority over the
+//     queued writers, so when A unlocks, the RENAME runs first and writers continue on the new table.
 // If A dies or gives up while the sentry exists, B's RENAME fails (table exists) and writes continue
-// on the original T: nothing is lost either way.
+// on the original T. If something fails after the sentry is gone, B is killed before unlocking, and
+// the outcome (swapped or not) is read back rather than assumed.
 import { randomUUID } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
-import { quoteIdent, quoteList } from '../db/quote.ts';
+import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
 import { writeMarker } from './changelog.ts';
 import { rowImageExpressions } from './checksum.ts';
@@ -32,6 +33,8 @@ export interface CutOverOptions {
   lockWaitSeconds: number;
   /** The longest the drain under the lock may take. */
   drainTimeoutMs: number;
+  /** Unique-key conflicts the applier had met when the tables were last verified equal. */
+  verifiedConflicts: number;
 }
 
 export interface CutOverResult {
@@ -64,38 +67,55 @@ async function poll(what: string, timeoutMs: number, rename: Promise<unknown>, d
   }
 }
 
-/** Compares every drained row in T (read by the lock holder) with its copy in the shadow table. */
+/**
+ * Every drained key must exist in T exactly when its last change left a row (a key the binlog
+ * decoded wrongly would otherwise slip through), and its row must be identical in both tables.
+ */
 async function verifyDrained(lockConn: Connection, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
-  keys: KeyValues[]): Promise<void> {
+  drained: Array<{ key: KeyValues; present: boolean }>): Promise<void> {
   const [oldImage, newImage] = rowImageExpressions(mapping);
-  for (let i = 0; i < keys.length; i += 1000) {
-    const slice = keys.slice(i, i + 1000);
-    const read = async (conn: Connection, table: string, columns: string[], image: string) => {
-      const where = keyIn(columns, slice);
+  for (let i = 0; i < drained.length; i += 1000) {
+    const slice = drained.slice(i, i + 1000);
+    const images = async (conn: Connection, table: string, columns: string[], image: string) => {
+      const where = keyIn(columns, slice.map((d) => d.key));
       const [rows] = await conn.query<RowDataPacket[]>({
-        sql: `SELECT ${quoteList(columns)}, ${image} FROM ${quoteIdent(table)} WHERE ${where.sql}`, rowsAsArray: true,
+        sql: `SELECT ${image} FROM ${quoteIdent(table)} WHERE ${where.sql}`, rowsAsArray: true,
       }, where.params);
-      return rows.map((r) => JSON.stringify(r)).sort();
+      return rows.map((r) => Buffer.from(r[0] as Buffer).toString('hex')).sort();
     };
-    const original = await read(lockConn, names.original, mapping.key.oldColumns, oldImage);
-    const shadow = await read(ctrl, names.shadow, mapping.key.newColumns, newImage);
-    if (JSON.stringify(original) !== JSON.stringify(shadow)) {
+    const original = await images(lockConn, names.original, mapping.key.oldColumns, oldImage);
+    const shadow = await images(ctrl, names.shadow, mapping.key.newColumns, newImage);
+    if (original.length !== slice.filter((d) => d.present).length) {
+      throw new MigrationFailed('cut-over: rows changed just before the lock could not be found again by key');
+    }
+    if (original.join() !== shadow.join()) {
       throw new MigrationFailed('cut-over: rows written just before the lock did not convert exactly through the client');
     }
   }
+}
+
+/** MDL keys compare as bytes, names NUL-terminated. */
+function sortsBefore(a: string, b: string): boolean {
+  return Buffer.compare(Buffer.from(`${a}\0`), Buffer.from(`${b}\0`)) < 0;
 }
 
 export async function cutOver(target: ConnectionTarget, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
   applier: BinlogApplier, options: CutOverOptions): Promise<CutOverResult> {
   const t = quoteIdent(names.original);
   const old = quoteIdent(names.old);
-  const lockConn = await connect(target);
-  const renameConn = await connect(target);
-  const probe = await connect(target);
+  const conns: Connection[] = [];
   let rename: Promise<unknown> | undefined;
+  let renameThread: number | undefined;
   let locked = false;
   let applierHeld = false;
+  let sentryDropped = false;
+  let lockConn!: Connection;
+  let lockedAt = 0;
+  let drainedRows = 0;
   try {
+    for (let i = 0; i < 3; i++) conns.push(await connect(target));
+    const [a, renameConn, probe] = conns;
+    lockConn = a;
     await ctrl.query(`CREATE TABLE ${old} (id INT) COMMENT='${SENTRY_COMMENT}'`);
     await lockConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
     await probe.query('SET SESSION lock_wait_timeout = 0');
@@ -103,23 +123,29 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
     applierHeld = true;
     await lockConn.query(`LOCK TABLES ${t} WRITE, ${old} WRITE`);
     locked = true;
-    const lockedAt = performance.now();
+    lockedAt = performance.now();
 
     const token = randomUUID();
     applier.release({ lockedReader: lockConn, stopAfter: token });
     await writeMarker(ctrl, names, token);
     await applier.waitForMarker(token, options.drainTimeoutMs);
+    if (applier.conflicts.length > options.verifiedConflicts) {
+      throw new MigrationFailed('cut-over: a unique-key conflict arose since verification; verifying again first');
+    }
     const drained = applier.drainedKeys();
+    drainedRows = drained.length;
     await verifyDrained(lockConn, ctrl, names, mapping, drained);
 
     // The shadow table's counter only knows the rows it holds; never let it reuse an id.
+    await renameConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
     const originalAi = autoIncrementOf(await showCreateTable(lockConn, names.original));
-    const shadowAi = autoIncrementOf(await showCreateTable(ctrl, names.shadow));
+    const shadowAi = autoIncrementOf(await showCreateTable(renameConn, names.shadow));
     if (originalAi !== undefined && originalAi > (shadowAi ?? 1)) {
-      await ctrl.query(`ALTER TABLE ${quoteIdent(names.shadow)} AUTO_INCREMENT = ${originalAi}`);
+      await renameConn.query(`ALTER TABLE ${quoteIdent(names.shadow)} AUTO_INCREMENT = ${originalAi}`);
     }
 
-    const [[{ id: renameThread }]] = await renameConn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+    const [[{ id }]] = await renameConn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+    renameThread = Number(id);
     await renameConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds * 3]);
     const pendingRename = renameConn.query(`RENAME TABLE ${t} TO ${old}, ${quoteIdent(names.shadow)} TO ${t}`);
     rename = pendingRename;
@@ -131,8 +157,9 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
     });
 
     await lockConn.query(`DROP TABLE ${old}`);
+    sentryDropped = true;
     // Once the RENAME holds the sentry's name it waits on T itself, ahead of every queued writer.
-    await poll('the RENAME did not move on to the table', 5_000, pendingRename, async () => {
+    if (!sortsBefore(names.original, names.old)) await poll('the RENAME did not move on to the table', 5_000, pendingRename, async () => {
       try {
         await probe.query(`SELECT 1 FROM ${old} LIMIT 0`);
         return false;
@@ -145,16 +172,22 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
     await lockConn.query('UNLOCK TABLES');
     locked = false;
     await pendingRename;
-    return { stallMs: performance.now() - lockedAt, drainedRows: drained.length };
+    return { stallMs: performance.now() - lockedAt, drainedRows };
   } catch (err) {
+    // With the sentry gone nothing stops the queued RENAME any more: kill it before unlocking.
+    if (sentryDropped && renameThread !== undefined) await ctrl.query(`KILL QUERY ${renameThread}`).catch(() => undefined);
     // Unlocking with the sentry still in place makes a queued RENAME fail: T stays as it was.
     if (locked) await lockConn.query('UNLOCK TABLES').catch(() => undefined);
     if (rename) await rename.catch(() => undefined);
+    if (await tableRenamed(ctrl, names)) {
+      // The RENAME won the race after all; everything was drained and verified before the sentry went.
+      return { stallMs: performance.now() - lockedAt, drainedRows };
+    }
     await dropSentry(ctrl, names).catch(() => undefined);
-    if (applierHeld && !(await tableRenamed(ctrl, names))) await applier.restart();
+    if (applierHeld) await applier.restart();
     throw err instanceof MigrationFailed ? err : new MigrationFailed(`cut-over failed: ${(err as Error).message}`);
   } finally {
-    for (const conn of [lockConn, renameConn, probe]) await conn.end().catch(() => undefined);
+    for (const conn of conns) await conn.end().catch(() => undefined);
   }
 }
 

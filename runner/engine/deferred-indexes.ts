@@ -47,15 +47,22 @@ export async function dropDeferrableIndexes(conn: Connection, names: TableNames,
   return deferred;
 }
 
-/** Adds the deferred indexes back online; a duplicate for a unique one is retried once caught up. */
+/** ER_INNODB_ONLINE_LOG_TOO_BIG and lock-wait timeouts: the build may simply be tried again. */
+const RETRYABLE_BUILD = new Set([1799, 1205]);
+
+/**
+ * Adds the deferred indexes back online; a duplicate for a unique one is retried once caught up. The
+ * ALTER's metadata lock queues the applier behind it, so it never waits long for that lock.
+ */
 export async function rebuildIndexes(conn: Connection, names: TableNames, deferred: DeferredIndexes,
   catchUp: () => Promise<void>): Promise<void> {
+  await conn.query('SET SESSION lock_wait_timeout = 5');
   for (let attempt = 1; ; attempt++) {
     try {
       await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE, LOCK=NONE`);
       break;
     } catch (err) {
-      if (mysqlErrno(err) === 1062 && attempt < 3) {
+      if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) {
         await catchUp();
         continue;
       }

@@ -62,6 +62,7 @@ export interface MigrationResult {
 }
 
 const HEARTBEAT_MS = 200;
+const MAX_HEARTBEAT_FAILURES = 50;
 
 async function binlogPosition(conn: Connection): Promise<BinlogPosition> {
   const [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
@@ -145,7 +146,12 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     applier = new BinlogApplier(await open(true), streamer, names, mapping);
     applier.start();
     await writeHeartbeat(monitor, names);
-    timers.push(setInterval(() => void writeHeartbeat(monitor, names).catch(() => undefined), HEARTBEAT_MS));
+    let heartbeatFailures = 0;
+    let heartbeatError: Error | undefined;
+    timers.push(setInterval(() => void writeHeartbeat(monitor, names).then(() => { heartbeatFailures = 0; }, (err: Error) => {
+      // Without heartbeats neither lag nor throttling can be measured.
+      if (++heartbeatFailures >= MAX_HEARTBEAT_FAILURES) heartbeatError ??= new MigrationFailed(`heartbeat writes keep failing: ${err.message}`);
+    }), HEARTBEAT_MS));
 
     const replicas = await Promise.all((options.replicas ?? []).map(async (r, i) => {
       const conn = await connect(r);
@@ -166,6 +172,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     const abortIfNeeded = () => {
       if (options.signal?.aborted) throw new MigrationFailed('migration aborted by the operator');
       if (activeApplier.error) throw activeApplier.error;
+      if (heartbeatError) throw heartbeatError;
     };
 
     const copyStartedAt = performance.now();
@@ -222,18 +229,28 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
       ]);
     }
 
-    state = 'verifying';
-    progress.update(snapshot());
-    const verified = await verifyShadow(target, ctrl, names, mapping, applier, lockWaitSeconds);
-    progress.log(`verified: ${verified.original.rows} rows, checksums match`);
+    const activeApplierForVerify = applier;
+    const verify = async () => {
+      state = 'verifying';
+      progress.update(snapshot());
+      const conflicts = activeApplierForVerify.conflicts.length;
+      await catchUp();
+      const result = await verifyShadow(target, ctrl, names, mapping, activeApplierForVerify, lockWaitSeconds);
+      progress.log(`verified: ${result.original.rows} rows, checksums match`);
+      return { result, conflicts };
+    };
+    let verified = await verify();
 
-    state = 'cutting-over';
-    progress.update(snapshot());
     const attempts = options.cutOverAttempts ?? 5;
     let cut = { stallMs: 0, drainedRows: 0 };
     for (let attempt = 1; ; attempt++) {
       try {
-        cut = await cutOver(target, ctrl, names, mapping, applier, { lockWaitSeconds, drainTimeoutMs: 3_000 });
+        // A unique-key conflict resolved by REPLACE after verification may have removed a row.
+        if (applier.conflicts.length > verified.conflicts) verified = await verify();
+        state = 'cutting-over';
+        progress.update(snapshot());
+        cut = await cutOver(target, ctrl, names, mapping, applier,
+          { lockWaitSeconds, drainTimeoutMs: 3_000, verifiedConflicts: verified.conflicts });
         break;
       } catch (err) {
         abortIfNeeded();
@@ -249,7 +266,8 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     progress.log(`cut-over complete: writers blocked ${cut.stallMs.toFixed(1)} ms; original kept as \`${names.old}\``);
     return {
       table: names.original, oldTable: names.old, rowsCopied: copier.rowsCopied, binlogRowsApplied: applier.rowsApplied,
-      verifiedRows: verified.original.rows, cutOverStallMs: cut.stallMs, cutOverDrainedRows: cut.drainedRows, verifyLockMs: verified.lockMs, copySeconds,
+      verifiedRows: verified.result.original.rows, cutOverStallMs: cut.stallMs, cutOverDrainedRows: cut.drainedRows,
+      verifyLockMs: verified.result.lockMs, copySeconds,
       durationSeconds: (performance.now() - startedAt) / 1000,
     };
   } catch (err) {
@@ -258,8 +276,12 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
   } finally {
     for (const timer of timers) clearInterval(timer);
     throttler?.stop();
-    await applier?.stop();
-    streamer?.stop();
+    await applier?.stop().catch(() => undefined);
+    try {
+      streamer?.stop();
+    } catch {
+      // The stream is being torn down either way; the helper tables must still go.
+    }
     const cleanup = cutOverDone ? [names.changelog] : [names.shadow, names.changelog];
     await ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
     progress.stop();

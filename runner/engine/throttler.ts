@@ -3,6 +3,7 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent } from '../db/quote.ts';
 import { HEARTBEAT_ID } from './changelog.ts';
+import { MigrationFailed } from './errors.ts';
 import type { TableNames } from './table-names.ts';
 
 export interface ThrottleLimits {
@@ -16,6 +17,9 @@ export interface Replica {
 }
 
 const CHECK_INTERVAL_MS = 250;
+const QUERY_TIMEOUT_MS = 2_000;
+/** Consecutive failed checks (about 10 s) after which the migration stops instead of pausing forever. */
+const MAX_FAILED_CHECKS = 40;
 
 export class Throttler {
   reason: string | undefined;
@@ -23,6 +27,8 @@ export class Throttler {
   replicaLagMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  private failedChecks = 0;
+  private fatal: Error | undefined;
 
   constructor(private readonly ctrl: Connection, private readonly replicas: Replica[], private readonly names: TableNames,
     private readonly limits: ThrottleLimits) {}
@@ -38,8 +44,12 @@ export class Throttler {
     this.checking = true;
     try {
       this.reason = (await this.threadsReason()) ?? (await this.lagReason());
+      this.failedChecks = 0;
     } catch (err) {
       this.reason = `throttle check failed: ${(err as Error).message}`;
+      if (++this.failedChecks >= MAX_FAILED_CHECKS) {
+        this.fatal = new MigrationFailed(`throttle checks kept failing for ${MAX_FAILED_CHECKS} attempts: ${(err as Error).message}`);
+      }
     } finally {
       this.checking = false;
     }
@@ -47,7 +57,7 @@ export class Throttler {
 
   private async threadsReason(): Promise<string | undefined> {
     if (!this.limits.maxThreadsRunning) return undefined;
-    const [rows] = await this.ctrl.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Threads_running'");
+    const [rows] = await this.ctrl.query<RowDataPacket[]>({ sql: "SHOW GLOBAL STATUS LIKE 'Threads_running'", timeout: QUERY_TIMEOUT_MS });
     const running = Number(rows[0]?.Value ?? 0);
     return running > this.limits.maxThreadsRunning
       ? `Threads_running=${running} > ${this.limits.maxThreadsRunning}` : undefined;
@@ -56,8 +66,10 @@ export class Throttler {
   private async lagReason(): Promise<string | undefined> {
     let worst: { label: string; lag: number } | undefined;
     for (const replica of this.replicas) {
-      const [rows] = await replica.conn.query<RowDataPacket[]>(
-        `SELECT value FROM ${quoteIdent(this.names.changelog)} WHERE id = ?`, [HEARTBEAT_ID]).catch(() => [[]] as never);
+      // An unreachable or hung replica counts as infinitely behind: copying waits for it.
+      const [rows] = await replica.conn.query<RowDataPacket[]>({
+        sql: `SELECT value FROM ${quoteIdent(this.names.changelog)} WHERE id = ?`, timeout: QUERY_TIMEOUT_MS,
+      }, [HEARTBEAT_ID]).catch(() => [[]] as never);
       const lag = rows.length > 0 ? Date.now() - Number(rows[0].value) : Number.POSITIVE_INFINITY;
       if (!worst || lag > worst.lag) worst = { label: replica.label, lag };
     }
@@ -72,6 +84,7 @@ export class Throttler {
   /** Resolves once nothing throttles; calls `onWait` with the reason while waiting. */
   async wait(onWait: (reason: string) => void): Promise<void> {
     while (this.reason) {
+      if (this.fatal) throw this.fatal;
       onWait(this.reason);
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -16,27 +16,39 @@ export interface VerificationResult {
   lockMs: number;
 }
 
-/** Opens one consistent snapshot per table at a moment when the shadow table has caught up with the original. */
+const DRAIN_UNDER_LOCK_MS = 2_000;
+const LOCK_ATTEMPTS = 5;
+
+/**
+ * Opens one consistent snapshot per table at a moment when the shadow table has caught up with the
+ * original. Writers wait while the lock is held, so the applier gets a short deadline under it (the
+ * caller catches up beforehand) and the attempt is repeated rather than holding writers longer.
+ */
 async function openSnapshots(target: ConnectionTarget, ctrl: Connection, names: TableNames, applier: BinlogApplier,
   lockWaitSeconds: number): Promise<{ conns: [Connection, Connection]; lockMs: number }> {
-  const lockConn = await connect(target);
-  const conns: [Connection, Connection] = [await connect(target), await connect(target)];
+  const opened: Connection[] = [];
   try {
+    for (let i = 0; i < 3; i++) opened.push(await connect(target));
+    const [lockConn, a, b] = opened;
     await lockConn.query('SET SESSION lock_wait_timeout = ?', [lockWaitSeconds]);
-    await lockConn.query(`LOCK TABLES ${quoteIdent(names.original)} READ`);
-    const lockedAt = performance.now();
-    try {
-      await applier.waitForMarker(await writeMarker(ctrl, names), 30_000);
-      for (const conn of conns) await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-    } finally {
-      await lockConn.query('UNLOCK TABLES');
+    for (let attempt = 1; ; attempt++) {
+      await lockConn.query(`LOCK TABLES ${quoteIdent(names.original)} READ`);
+      const lockedAt = performance.now();
+      try {
+        await applier.waitForMarker(await writeMarker(ctrl, names), DRAIN_UNDER_LOCK_MS);
+        for (const conn of [a, b]) await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+        await lockConn.query('UNLOCK TABLES');
+        await lockConn.end();
+        return { conns: [a, b], lockMs: performance.now() - lockedAt };
+      } catch (err) {
+        await lockConn.query('UNLOCK TABLES');
+        if (applier.error || attempt >= LOCK_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
     }
-    return { conns, lockMs: performance.now() - lockedAt };
   } catch (err) {
-    for (const conn of conns) await conn.end().catch(() => undefined);
+    for (const conn of opened) await conn.end().catch(() => undefined);
     throw err;
-  } finally {
-    await lockConn.end().catch(() => undefined);
   }
 }
 

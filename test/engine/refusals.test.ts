@@ -131,4 +131,24 @@ describe('refusals leave the table untouched', () => {
       await conn.end();
     }
   });
+
+  it('fails when someone else alters the table during the migration', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query(seed(500, 'seq'));
+    let gateReached!: () => void;
+    const reached = new Promise<void>((r) => { gateReached = r; });
+    const migration = runOnlineMigration({
+      target, table: 't', alter: 'MODIFY v BIGINT',
+      postponeCutover: { describe: () => 'test', wait: () => { gateReached(); return new Promise<void>(() => undefined); } },
+    }).then(() => undefined, (e: Error) => e);
+    await reached;
+    await conn.query('ALTER TABLE t ADD COLUMN sneaky INT');
+    const err = await migration;
+    expect(err).toBeInstanceOf(MigrationFailed);
+    expect(err?.message).toMatch(/`t` was changed by DDL during the migration: ALTER TABLE t ADD COLUMN sneaky INT/);
+    const [tables] = await conn.query<RowDataPacket[]>('SHOW TABLES');
+    expect(tables.map((r) => Object.values(r)[0])).toEqual(['t']);
+    await conn.end();
+  });
 });
