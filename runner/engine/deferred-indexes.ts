@@ -1,11 +1,12 @@
 // Secondary indexes make a row-by-row copy slow (random B-tree inserts); a sorted build afterwards is
 // much cheaper, which is what native ALTER does. The shadow table's secondary indexes are dropped
-// before the copy and added back after it, online (the applier keeps writing), from the server's own
+// before the copy and added back after it (binlog changes queue meanwhile), from the server's own
 // SHOW CREATE TABLE lines; the final definition must then be byte-identical to the altered one.
 // Only plain indexes on stored columns are deferred, and only when all of them are, so that the
 // rebuilt index order matches a native ALTER.
 import type { Connection } from 'mysql2/promise';
 import { quoteIdent } from '../db/quote.ts';
+import type { BinlogApplier } from './binlog-applier.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { mysqlErrno } from './mysql-errors.ts';
@@ -47,29 +48,33 @@ export async function dropDeferrableIndexes(conn: Connection, names: TableNames,
   return deferred;
 }
 
-/** ER_INNODB_ONLINE_LOG_TOO_BIG and lock-wait timeouts: the build may simply be tried again. */
-const RETRYABLE_BUILD = new Set([1799, 1205]);
+/** Lock-wait timeout: the build may simply be tried again. */
+const RETRYABLE_BUILD = new Set([1205]);
 
 /**
- * Adds the deferred indexes back online; a duplicate for a unique one is retried once caught up. The
- * ALTER's metadata lock queues the applier behind it, so it never waits long for that lock.
+ * Adds the deferred indexes back with the applier paused: InnoDB's online index build can report
+ * a false duplicate when concurrent DML deletes and re-inserts a row (which is how the applier
+ * writes), and a paused applier also never queues behind the ALTER's metadata lock. The applier
+ * catches up first, so little is pending; a duplicate is retried once more caught up (a unique value
+ * may be moving between rows), then reported as the data problem it is.
  */
 export async function rebuildIndexes(conn: Connection, names: TableNames, deferred: DeferredIndexes,
-  catchUp: () => Promise<void>): Promise<void> {
+  applier: BinlogApplier, catchUp: () => Promise<void>): Promise<void> {
   await conn.query('SET SESSION lock_wait_timeout = 5');
   for (let attempt = 1; ; attempt++) {
+    await catchUp();
+    await applier.hold();
     try {
-      await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE, LOCK=NONE`);
+      await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE`);
       break;
     } catch (err) {
-      if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) {
-        await catchUp();
-        continue;
-      }
+      if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) continue;
       if (mysqlErrno(err) === 1062) {
         throw new MigrationFailed(`the original table has rows that violate a unique key of the new definition: ${(err as Error).message}`);
       }
       throw new MigrationFailed(`rebuilding the shadow table's indexes failed: ${(err as Error).message}`);
+    } finally {
+      applier.release();
     }
   }
   const rebuilt = await showCreateTable(conn, names.shadow);

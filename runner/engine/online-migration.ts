@@ -208,7 +208,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
       state = 'building-indexes';
       progress.update(snapshot());
       progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
-      await rebuildIndexes(await open(), names, deferred, catchUp);
+      await rebuildIndexes(await open(), names, deferred, activeApplier, catchUp);
     }
     copySeconds = (performance.now() - copyStartedAt) / 1000;
     state = 'catching-up';

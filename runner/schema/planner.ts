@@ -23,6 +23,8 @@ export interface PlannedChange {
   impact: Impact;
   /** The generated DDL failed verification: a bug, never run it. */
   verificationError?: string;
+  /** The table as it will be (SHOW CREATE TABLE of the desired file); absent for drops. */
+  definition?: string;
 }
 
 export interface ChangeSummary {
@@ -100,7 +102,7 @@ export async function planSchema(options: PlanOptions): Promise<Plan> {
         const file = files.get(change.table);
         planned.push({
           table: change.table, kind: change.kind, statements: change.statements, path: file?.path, line: file?.statementLine,
-          algorithm: verifications[i].algorithm, verificationError: verifications[i].error,
+          algorithm: verifications[i].algorithm, verificationError: verifications[i].error, definition: change.after?.createTable,
           impact: await estimateImpact(live, options.target.database, impactSchema, change, verifications[i].algorithm),
         });
       }

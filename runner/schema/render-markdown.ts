@@ -47,6 +47,9 @@ function renderChange(change: PlannedChange, maxSql: number): string {
   if (change.verificationError) {
     lines.push(`> ❌ **Not verified**: ${escapeCell(change.verificationError.split('\n')[0])}. This plan must not be applied.`, '');
   }
+  if (change.definition && change.kind === 'alter') {
+    lines.push('<details>', '<summary>Resulting definition</summary>', '', sqlBlock([change.definition], maxSql), '', '</details>', '');
+  }
   return lines.join('\n');
 }
 
