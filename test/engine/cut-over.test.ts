@@ -85,4 +85,34 @@ describe('cut-over', () => {
     expect(Number(after.s)).toBe(500500 - 2 * 55 + 5000);
     await conn.end();
   });
+
+  it('never loses a row to a unique-key conflict that arrives after verification', async () => {
+    const { target, conn } = await freshDatabase('cutover');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(50) NOT NULL)');
+    await conn.query("INSERT INTO t SELECT seq, CONCAT('u', seq) FROM seq_1_to_2000");
+    const writer = await (await import('../../runner/db/connect.ts')).connect(target);
+    let update: Promise<unknown> | undefined;
+    const outcome = await runOnlineMigration({
+      target, table: 't', alter: 'ADD UNIQUE KEY uk_email (email)',
+      progress: {
+        update() {},
+        stop() {},
+        // Right after verification, make two rows collide on the new unique key.
+        log: (line) => { if (line.startsWith('verified:') && !update) update = writer.query("UPDATE t SET email = 'u1' WHERE id = 2").catch((e) => e); },
+      },
+    }).then(() => 'migrated', (e: Error) => e.message);
+    const updateResult = await update;
+    const [[{ n }]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM t');
+    expect(Number(n)).toBe(2000);
+    if (outcome === 'migrated') {
+      // The write reached the new table and was refused there.
+      expect(String(updateResult)).toMatch(/Duplicate entry 'u1'/);
+    } else {
+      expect(outcome).toMatch(/verification failed|unique key/);
+      const [[{ dups }]] = await conn.query<RowDataPacket[]>("SELECT COUNT(*) AS dups FROM t WHERE email = 'u1'");
+      expect(Number(dups)).toBe(2);
+    }
+    await writer.end();
+    await conn.end();
+  });
 });
