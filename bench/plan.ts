@@ -35,7 +35,7 @@ try {
   const started = performance.now();
   const plan = await planSchema({ target: parseDsn(server.dsn('app')), schemaDir: dir, root: dir });
   const seconds = (performance.now() - started) / 1000;
-  const verified = plan.changes.filter((c) => !c.verificationError).length;
+  const verified = plan.changes.filter((c) => !c.error).length;
   process.stdout.write(`planned ${TABLES} tables (${plan.changes.length} changed, ${verified} verified, `
     + `${plan.findings.length} findings) in ${seconds.toFixed(2)} s\n`);
 } finally {

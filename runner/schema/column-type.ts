@@ -35,25 +35,35 @@ export const INTEGER_MAX: Record<string, [bigint, bigint]> = {
   int: [2147483647n, 4294967295n], bigint: [9223372036854775807n, 18446744073709551615n],
 };
 
+/** Character sets that hold every character; anything else loses some of what these store. */
+const FULL_UNICODE = new Set(['utf8mb4', 'utf16', 'utf16le', 'utf32', 'ucs2']);
+
 /** Why `after` may not hold every value of `before`, or undefined when it can. */
 export function narrowing(before: ColumnType, after: ColumnType): string | undefined {
   const b = before.base;
   const a = after.base;
+  if (before.charset && after.charset && before.charset !== after.charset && !FULL_UNICODE.has(after.charset)) {
+    return `character set ${before.charset} → ${after.charset} cannot store every character`;
+  }
   for (const ranks of [INTEGER_RANK, TEXT_RANK, BLOB_RANK]) {
     if (b in ranks && a in ranks) {
       if (ranks[a] < ranks[b]) return `${b} → ${a} holds a smaller range`;
-      if (ranks === INTEGER_RANK && before.unsigned !== after.unsigned) return `${before.unsigned ? 'unsigned → signed' : 'signed → unsigned'} changes the range`;
+      if (ranks === INTEGER_RANK && !before.unsigned && after.unsigned) return 'signed → unsigned cannot hold negative values';
+      // unsigned → signed only fits into a larger type
+      if (ranks === INTEGER_RANK && before.unsigned && !after.unsigned && ranks[a] === ranks[b]) return 'unsigned → signed halves the range';
       return undefined;
     }
   }
-  if (['varchar', 'char', 'varbinary', 'binary'].includes(b) && a === b && Number(after.args[0]) < Number(before.args[0])) {
-    return `${b}(${before.args[0]}) → ${a}(${after.args[0]}) truncates longer values`;
+  const CHARS = ['varchar', 'char', 'varbinary', 'binary', 'bit'];
+  if (CHARS.includes(b) && CHARS.includes(a) && Number(after.args[0] ?? 1) < Number(before.args[0] ?? 1)) {
+    return `${b}(${before.args[0] ?? 1}) → ${a}(${after.args[0] ?? 1}) truncates longer values`;
   }
   if (b === 'decimal' && a === 'decimal') {
     const [bp, bs] = before.args.map(Number);
     const [ap, as] = after.args.map(Number);
     if (as < bs) return `decimal scale ${bs} → ${as} rounds values`;
     if (ap - as < bp - bs) return `decimal(${bp},${bs}) → decimal(${ap},${as}) holds fewer integer digits`;
+    if (!before.unsigned && after.unsigned) return 'signed → unsigned cannot hold negative values';
     return undefined;
   }
   if (['datetime', 'timestamp', 'time'].includes(b) && a === b && Number(after.args[0] ?? 0) < Number(before.args[0] ?? 0)) {
@@ -61,7 +71,7 @@ export function narrowing(before: ColumnType, after: ColumnType): string | undef
   }
   if (b === 'double' && a === 'float') return 'double → float loses precision';
   if ((b === 'enum' || b === 'set') && a === b) return undefined;
-  if (a !== b && !(b === 'varchar' && ['text', 'mediumtext', 'longtext'].includes(a)) && !(b === 'char' && a === 'varchar')
+  if (a !== b && !(b === 'varchar' && ['text', 'mediumtext', 'longtext'].includes(a)) && !(CHARS.includes(b) && CHARS.includes(a))
     && !(b === 'float' && a === 'double')) {
     return `${b} → ${a} converts every value`;
   }

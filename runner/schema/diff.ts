@@ -2,7 +2,7 @@
 // backtick-quoted; definitions are the server's own text. Column renames come only from explicit
 // hints: a dropped column plus an added one is a drop and an add.
 import { quoteIdent } from '../db/quote.ts';
-import type { ColumnModel, TableModel } from './table-model.ts';
+import { comparableCreateTable, type ColumnModel, type TableModel } from './table-model.ts';
 
 export type ClauseKind =
   | 'drop-constraint' | 'drop-index' | 'drop-column' | 'rename-column' | 'modify-column' | 'add-column'
@@ -26,39 +26,64 @@ export interface TableChange {
   clauses: AlterClause[];
   before?: TableModel;
   after?: TableModel;
+  /** Set when no correct DDL can be generated (a bad hint, an unmodelled difference): never run. */
+  error?: string;
 }
 
-/** Rewrites references to renamed columns (`old` → `new`) inside a definition. */
+/** Rewrites references to renamed columns (`old` → `new`) inside a definition, all at once (chains, swaps). */
 function applyRenames(text: string, renames: Map<string, string>): string {
-  let out = text;
-  for (const [from, to] of renames) out = out.split(quoteIdent(from)).join(quoteIdent(to));
-  return out;
+  if (renames.size === 0) return text;
+  const pattern = new RegExp([...renames.keys()].map((n) => quoteIdent(n).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return text.replace(pattern, (quoted) => quoteIdent(renames.get(quoted.slice(1, -1).replace(/``/g, '`'))!));
 }
 
 function position(desired: ColumnModel[], i: number): string {
   return i === 0 ? 'FIRST' : `AFTER ${quoteIdent(desired[i - 1].name)}`;
 }
 
+/** What removing a table option means, where `=DEFAULT` is not valid syntax. */
+const OPTION_RESET: Record<string, string> = {
+  COMMENT: "''", MAX_ROWS: '0', MIN_ROWS: '0', KEY_BLOCK_SIZE: '0', AVG_ROW_LENGTH: '0', CHECKSUM: '0', DELAY_KEY_WRITE: '0',
+};
+
 function optionClause(key: string, value: string | undefined): string {
-  if (value === undefined) return key === 'COMMENT' ? "COMMENT=''" : `${key}=DEFAULT`;
+  if (key === 'WITH SYSTEM VERSIONING') return value ? 'ADD SYSTEM VERSIONING' : 'DROP SYSTEM VERSIONING';
+  if (value === undefined) return `${key}=${OPTION_RESET[key] ?? 'DEFAULT'}`;
   return key === 'CHARSET' ? `DEFAULT CHARSET=${value}` : `${key}=${value}`;
 }
 
 /**
- * Renames that apply to this pair: a hinted new name absent from the live table whose old name is
- * still there. (Once applied, the hint is simply ignored.)
+ * Renames that apply to this pair, resolved against the live columns (so chains and swaps work): a
+ * hint applies when the live table has the old name and the new name is free or itself renamed away.
+ * A hint whose old name the live table lacks is fine once applied (the new name exists), an error otherwise.
  */
-export function effectiveRenames(live: TableModel, desired: TableModel, hints: Map<string, string>): Map<string, string> {
+export function effectiveRenames(live: TableModel, desired: TableModel, hints: Map<string, string>): { renames: Map<string, string>; errors: string[] } {
+  const liveHas = (n: string) => live.columns.some((c) => c.name === n);
+  const desiredHas = (n: string) => desired.columns.some((c) => c.name === n);
+  const candidates = [...hints].filter(([to, from]) => desiredHas(to) && liveHas(from) && from !== to);
+  const renamedAway = new Set(candidates.map(([, from]) => from));
   const renames = new Map<string, string>();
+  const errors: string[] = [];
   for (const [to, from] of hints) {
-    const liveHas = (n: string) => live.columns.some((c) => c.name === n);
-    if (liveHas(from) && !liveHas(to) && desired.columns.some((c) => c.name === to)) renames.set(from, to);
+    if (!desiredHas(to)) continue;
+    if (!liveHas(from)) {
+      if (!liveHas(to)) errors.push(`\`${to}\` is renamed from \`${from}\`, but the live table has neither`);
+      continue;
+    }
+    if (liveHas(to) && !renamedAway.has(to)) continue; // already renamed
+    if (desiredHas(from) && !candidates.some(([t]) => t === from)) {
+      errors.push(`\`${to}\` is renamed from \`${from}\`, but \`${from}\` is still in the desired table`);
+      continue;
+    }
+    renames.set(from, to);
   }
-  return renames;
+  return { renames, errors };
 }
 
+const IGNORED = / IGNORED$/;
+
 export function diffTable(live: TableModel, desired: TableModel, hints: Map<string, string>): TableChange | undefined {
-  const renames = effectiveRenames(live, desired, hints);
+  const { renames, errors } = effectiveRenames(live, desired, hints);
   const clauses: AlterClause[] = [];
   const table = quoteIdent(desired.name);
 
@@ -71,7 +96,18 @@ export function diffTable(live: TableModel, desired: TableModel, hints: Map<stri
   }
   const liveIndexes = new Map(live.indexes.map((i) => [i.name, applyRenames(i.definition, renames)]));
   const desiredIndexes = new Map(desired.indexes.map((i) => [i.name, i]));
+  // Only the IGNORED flag differs: toggle it (a rebuild would not even carry the flag over).
+  const toggled = new Set(live.indexes.filter((i) => {
+    const wanted = desiredIndexes.get(i.name)?.definition;
+    const current = liveIndexes.get(i.name)!;
+    return wanted !== undefined && wanted !== current && wanted.replace(IGNORED, '') === current.replace(IGNORED, '');
+  }).map((i) => i.name));
   for (const index of live.indexes) {
+    if (toggled.has(index.name)) {
+      const ignored = IGNORED.test(desiredIndexes.get(index.name)!.definition);
+      clauses.push({ kind: 'add-index', target: index.name, sql: `ALTER INDEX ${quoteIdent(index.name)} ${ignored ? 'IGNORED' : 'NOT IGNORED'}` });
+      continue;
+    }
     if (desiredIndexes.get(index.name)?.definition === liveIndexes.get(index.name)) continue;
     const sql = index.kind === 'PRIMARY' ? 'DROP PRIMARY KEY' : `DROP INDEX ${quoteIdent(index.name)}`;
     clauses.push({ kind: 'drop-index', target: index.name, sql });
@@ -107,7 +143,7 @@ export function diffTable(live: TableModel, desired: TableModel, hints: Map<stri
   });
 
   for (const index of desired.indexes) {
-    if (liveIndexes.get(index.name) === index.definition) continue;
+    if (liveIndexes.get(index.name) === index.definition || toggled.has(index.name)) continue;
     clauses.push({ kind: 'add-index', target: index.name, sql: `ADD ${index.definition}` });
   }
   for (const c of desired.constraints) {
@@ -119,20 +155,29 @@ export function diffTable(live: TableModel, desired: TableModel, hints: Map<stri
     clauses.push({ kind: 'options', target: key, sql: optionClause(key, desired.options.get(key)) });
   }
 
+  if (live.partitions !== desired.partitions) {
+    clauses.push({ kind: 'partitions', target: 'PARTITION BY', sql: desired.partitions ?? 'REMOVE PARTITIONING' });
+  }
+
   const statements: string[] = [];
   // InnoDB cannot drop and re-add a foreign key of the same name in one ALTER.
   const readded = clauses.filter((c) => c.kind === 'drop-constraint' && clauses.some((a) => a.kind === 'add-constraint' && a.target === c.target)
     && live.constraints.find((x) => x.name === c.target)?.kind === 'FOREIGN KEY');
   if (readded.length > 0) statements.push(`ALTER TABLE ${table} ${readded.map((c) => c.sql).join(', ')}`);
-  const regular = clauses.filter((c) => c.kind !== 'partitions' && !readded.includes(c));
-  if (regular.length > 0) statements.push(`ALTER TABLE ${table} ${regular.map((c) => c.sql).join(', ')}`);
-  if (live.partitions !== desired.partitions) {
-    const sql = desired.partitions ?? 'REMOVE PARTITIONING';
-    clauses.push({ kind: 'partitions', target: 'PARTITION BY', sql });
-    statements.push(`ALTER TABLE ${table} ${sql}`);
+  // Partitioning goes last, in the same statement (a new key and the partitioning must agree at once).
+  const regular = clauses.filter((c) => c.kind !== 'partitions' && !readded.includes(c)).map((c) => c.sql).join(', ');
+  const partitioning = clauses.find((c) => c.kind === 'partitions')?.sql;
+  if (regular || partitioning) statements.push(`ALTER TABLE ${table} ${[regular, partitioning].filter(Boolean).join(' ')}`);
+
+  const unmodelled = live.others.join('\n') !== desired.others.join('\n');
+  if (unmodelled) errors.push(`schemabot cannot generate DDL for: ${[...desired.others, ...live.others].join('; ')}`);
+  // Index and constraint order is cosmetic (the server appends what an ALTER adds); anything else is not.
+  const lines = (m: TableModel) => comparableCreateTable(m.createTable).replace(/,$/gm, '').split('\n').sort().join('\n');
+  if (statements.length === 0 && lines(live) !== lines(desired)) {
+    errors.push('the live and desired definitions differ in a way schemabot does not model');
   }
-  if (statements.length === 0) return undefined;
-  return { table: desired.name, kind: 'alter', statements, clauses, before: live, after: desired };
+  if (statements.length === 0 && errors.length === 0) return undefined;
+  return { table: desired.name, kind: 'alter', statements, clauses, before: live, after: desired, error: errors.join('; ') || undefined };
 }
 
 /** Live → desired for a whole schema, in a stable order: creates, alters, then drops. */

@@ -1,7 +1,8 @@
 // What a change costs on the live server: rows and bytes touched, how it will run, disk headroom for a
 // rebuild, and an ETA from a copy rate measured on this server with a sample of the table's own rows.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { quoteIdent } from '../db/quote.ts';
+import { quoteIdent, quoteList } from '../db/quote.ts';
+import { readTableInfo } from '../engine/table-info.ts';
 import type { TableChange } from './diff.ts';
 import type { Algorithm } from './verify-changes.ts';
 
@@ -36,12 +37,13 @@ async function tableSize(conn: Connection, schema: string, table: string): Promi
 
 /** Copies up to SAMPLE_ROWS rows of the live table into a scratch copy and times it. */
 async function measureCopyRate(conn: Connection, liveSchema: string, scratchSchema: string, table: string): Promise<number | undefined> {
-  const scratch = `${quoteIdent(scratchSchema)}.${quoteIdent(`_rate_${table}`.slice(0, 64))}`;
+  const scratch = `${quoteIdent(scratchSchema)}.${quoteIdent(table)}`;
   await conn.query(`CREATE TABLE ${scratch} LIKE ${quoteIdent(liveSchema)}.${quoteIdent(table)}`);
   try {
+    const columns = quoteList((await readTableInfo(conn, liveSchema, table)).columns.filter((c) => !c.generated).map((c) => c.name));
     const started = performance.now();
     const [result] = await conn.query<RowDataPacket[]>(
-      `INSERT INTO ${scratch} SELECT * FROM ${quoteIdent(liveSchema)}.${quoteIdent(table)} LIMIT ${SAMPLE_ROWS}`);
+      `INSERT INTO ${scratch} (${columns}) SELECT ${columns} FROM ${quoteIdent(liveSchema)}.${quoteIdent(table)} LIMIT ${SAMPLE_ROWS}`);
     const seconds = (performance.now() - started) / 1000;
     const copied = Number((result as unknown as { affectedRows: number }).affectedRows);
     return copied >= 1000 && seconds > 0 ? copied / seconds : undefined;

@@ -28,7 +28,8 @@ export interface LintInput {
   rows: Map<string, number>;
 }
 
-type Raw = { table: string; message: string; element?: string };
+/** A finding before placement: `column` or `index` names the line it is about (else the table's). */
+type Raw = { table: string; message: string; column?: string; index?: string };
 
 interface Rule {
   code: string;
@@ -72,7 +73,7 @@ export const RULES: Rule[] = [
     check: (input) => clausesOf(input, ['modify-column', 'rename-column']).flatMap(({ change, clause }) => {
       const why = narrowing(parseColumnType(clause.before!), parseColumnType(clause.after!));
       return why ? [{
-        table: change.table, element: clause.target,
+        table: change.table, column: clause.target,
         message: `\`${clause.target}\`: ${why}; rows that do not fit make the migration fail (it never truncates). Check the `
           + 'data first, or add a new column, backfill it, and switch over.',
       }] : [];
@@ -85,7 +86,7 @@ export const RULES: Rule[] = [
       const after = parseColumnType(clause.after!).charset;
       const indexed = change.after!.indexes.some((i) => i.columns.includes(clause.target));
       return before !== after && indexed ? [{
-        table: change.table, element: clause.target,
+        table: change.table, column: clause.target,
         message: `\`${clause.target}\` changes character set (${before ?? 'table default'} → ${after ?? 'table default'}) and is indexed: `
           + 'the index is rebuilt, may exceed the key length limit, and equal/unique comparisons can change under the new collation.',
       }] : [];
@@ -97,7 +98,7 @@ export const RULES: Rule[] = [
       const index = change.after!.indexes.find((i) => i.name === clause.target)!;
       const existed = change.before!.indexes.some((i) => i.name === clause.target && (i.kind === 'UNIQUE' || i.kind === 'PRIMARY'));
       return (index.kind === 'UNIQUE' || index.kind === 'PRIMARY') && !existed ? [{
-        table: change.table, element: clause.target,
+        table: change.table, index: clause.target,
         message: `New unique key \`${clause.target}\` (${index.columns.join(', ')}) depends on the data: existing duplicates fail the `
           + 'migration before cut-over. Check with SELECT … GROUP BY … HAVING COUNT(*) > 1 and clean up first.',
       }] : [];
@@ -109,7 +110,7 @@ export const RULES: Rule[] = [
       const after = parseColumnType(clause.after!);
       const becameNotNull = clause.kind === 'add-column' || parseColumnType(clause.before!).nullable;
       return !after.nullable && !after.hasDefault && !after.generated && becameNotNull ? [{
-        table: change.table, element: clause.target,
+        table: change.table, column: clause.target,
         message: `\`${clause.target}\` becomes NOT NULL without a DEFAULT: existing rows need a value (NULLs make the migration fail) `
           + 'and inserts that omit it start failing. Add a DEFAULT, or backfill and deploy writers first.',
       }] : [];
@@ -125,7 +126,7 @@ export const RULES: Rule[] = [
       const reordered = !removed.length && before.args.some((v, i) => after.args[i] !== v);
       if (!removed.length && !reordered) return [];
       return [{
-        table: change.table, element: clause.target,
+        table: change.table, column: clause.target,
         message: removed.length
           ? `\`${clause.target}\` loses ${before.base} value(s) ${removed.map((v) => `'${v}'`).join(', ')}: rows holding them fail the `
             + 'migration. Migrate those rows to another value first.'
@@ -144,11 +145,12 @@ export const RULES: Rule[] = [
     code: 'SB302', name: 'redundant-index', severity: 'warning',
     check: (input) => [...input.desired.values()].flatMap((t) => t.indexes.flatMap((index) => {
       if (index.kind !== 'INDEX') return [];
+      // Key parts compare with their prefix lengths: KEY (name) is not redundant next to UNIQUE (name(10)).
       const covering = t.indexes.find((o) => o !== index && o.kind !== 'FULLTEXT' && o.kind !== 'SPATIAL'
-        && o.columns.length >= index.columns.length && index.columns.every((c, n) => o.columns[n] === c)
-        && (o.columns.length > index.columns.length || o.kind !== 'INDEX' || t.indexes.indexOf(o) < t.indexes.indexOf(index)));
+        && o.parts.length >= index.parts.length && index.parts.every((p, n) => o.parts[n] === p)
+        && (o.parts.length > index.parts.length || o.kind !== 'INDEX' || t.indexes.indexOf(o) < t.indexes.indexOf(index)));
       return covering ? [{
-        table: t.name, element: index.name,
+        table: t.name, index: index.name,
         message: `Index \`${index.name}\` (${index.columns.join(', ')}) is a prefix of \`${covering.name}\`: it costs writes and disk for nothing. Drop it.`,
       }] : [];
     })),
@@ -156,7 +158,7 @@ export const RULES: Rule[] = [
   {
     code: 'SB303', name: 'foreign-key', severity: 'warning',
     check: (input) => [...input.desired.values()].flatMap((t) => t.constraints.filter((c) => c.kind === 'FOREIGN KEY').map((c) => ({
-      table: t.name, element: c.name,
+      table: t.name, index: c.name,
       message: `Foreign key \`${c.name}\`: tables with foreign keys cannot be migrated online (a table swap breaks them), and `
         + 'cascades hide writes from the binlog tooling. Enforce the relation in the application.',
     }))),
@@ -177,7 +179,7 @@ export const RULES: Rule[] = [
       for (const c of t.columns) {
         const charset = parseColumnType(c.definition).charset;
         if (charset && charset !== 'utf8mb4' && charset !== 'binary') {
-          found.push({ table: t.name, element: c.name, message: `\`${c.name}\` uses CHARACTER SET ${charset}: use utf8mb4 so any text fits.` });
+          found.push({ table: t.name, column: c.name, message: `\`${c.name}\` uses CHARACTER SET ${charset}: use utf8mb4 so any text fits.` });
         }
       }
       return found;
@@ -187,7 +189,7 @@ export const RULES: Rule[] = [
     code: 'SB306', name: 'float-for-money', severity: 'warning',
     check: (input) => [...input.desired.values()].flatMap((t) => t.columns.filter((c) => MONEY.test(c.name)
       && ['float', 'double'].includes(parseColumnType(c.definition).base)).map((c) => ({
-      table: t.name, element: c.name,
+      table: t.name, column: c.name,
       message: `\`${c.name}\` looks like money but is ${parseColumnType(c.definition).base}: binary floating point cannot hold 0.10 exactly and sums drift. Use DECIMAL(p,2).`,
     }))),
   },
@@ -195,7 +197,7 @@ export const RULES: Rule[] = [
     code: 'SB307', name: 'reserved-word', severity: 'notice',
     check: (input) => [...input.desired.values()].flatMap((t) => [t.name, ...t.columns.map((c) => c.name)]
       .filter((n) => RESERVED.has(n.toLowerCase())).map((n) => ({
-        table: t.name, element: n === t.name ? undefined : n,
+        table: t.name, column: n === t.name ? undefined : n,
         message: `\`${n}\` is a reserved word: every query must quote it, and tools and ORMs that do not will break. Rename it.`,
       }))),
   },
@@ -210,7 +212,7 @@ export const RULES: Rule[] = [
       if (!max) return [];
       const used = Number((BigInt(counter) * 1000n) / max) / 10;
       return used >= 50 ? [{
-        table: t.name, element: column.name,
+        table: t.name, column: column.name,
         message: `\`${column.name}\` (${type.base}${type.unsigned ? ' unsigned' : ''}) has used ${used}% of its range (next id ${counter}): `
           + 'inserts fail when it runs out. Widen it to BIGINT UNSIGNED now, while that is still a routine migration.',
       }] : [];
@@ -231,7 +233,8 @@ export function lint(input: LintInput, config: LintConfig = {}): Finding[] {
     if (severity === 'off') continue;
     for (const raw of rule.check(input)) {
       const file = input.files.get(raw.table);
-      const line = file ? (raw.element && file.lines.get(raw.element)) || file.statementLine : undefined;
+      const elementLine = raw.column ? file?.columnLines.get(raw.column) : raw.index ? file?.indexLines.get(raw.index) : undefined;
+      const line = file ? elementLine ?? file.statementLine : undefined;
       const suppression = suppressionFor(file, rule.code, line);
       if (suppression?.reason) continue;
       findings.push({ code: rule.code, rule: rule.name, severity, table: raw.table, message: raw.message, path: file?.path, line });

@@ -1,6 +1,7 @@
 // `schemabot plan`: desired files → workspace → canonical models → exact diff against the live
 // database → verified DDL with the server's algorithm → lint findings → impact. Read-only on the live
 // schema; the workspace and scratch schemas are dropped afterwards.
+import { randomBytes } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
@@ -8,10 +9,10 @@ import { readRepoConfig } from './config.ts';
 import { diffSchemas, type TableChange } from './diff.ts';
 import { estimateImpact, type Impact } from './impact.ts';
 import { lint, type Finding } from './lint.ts';
-import { readSchemaDir, type SchemaFile, type SchemaFileError } from './schema-files.ts';
+import { readSchemaDir, tableOfPath, type SchemaFile, type SchemaFileError } from './schema-files.ts';
 import type { TableModel } from './table-model.ts';
 import { verifyChanges, type Algorithm } from './verify-changes.ts';
-import { readModels, Workspace } from './workspace.ts';
+import { keepOffBinlog, readModels, readSchemaDefaults, Workspace, type SchemaDefaults } from './workspace.ts';
 
 export interface PlannedChange {
   table: string;
@@ -21,8 +22,8 @@ export interface PlannedChange {
   line?: number;
   algorithm?: Algorithm;
   impact: Impact;
-  /** The generated DDL failed verification: a bug, never run it. */
-  verificationError?: string;
+  /** No correct DDL could be generated, or it failed verification: never run it. */
+  error?: string;
   /** The table as it will be (SHOW CREATE TABLE of the desired file); absent for drops. */
   definition?: string;
 }
@@ -53,8 +54,8 @@ export interface PlanOptions {
   root?: string;
 }
 
-async function loadDesired(conn: Connection, files: SchemaFile[]): Promise<{ models: Map<string, TableModel>; errors: SchemaFileError[] }> {
-  const workspace = new Workspace(conn);
+async function loadDesired(conn: Connection, files: SchemaFile[], defaults: SchemaDefaults): Promise<{ models: Map<string, TableModel>; errors: SchemaFileError[] }> {
+  const workspace = new Workspace(conn, defaults);
   await workspace.create();
   try {
     const errors = await workspace.load(files);
@@ -73,18 +74,23 @@ function hintsOf(files: SchemaFile[]): Map<string, Map<string, string>> {
 export async function planSchema(options: PlanOptions): Promise<Plan> {
   const config = readRepoConfig(options.schemaDir);
   const dir = readSchemaDir(options.schemaDir, options.root);
-  const live = await connect(options.target);
+  // READ COMMITTED: sampling the copy rate must not take locks on live rows.
+  const live = await connect(options.target, { readCommitted: true });
   const scratch = await connect(options.target);
+  const scratchName = (kind: string) => `_schemabot_${kind}_${randomBytes(4).toString('hex')}`;
   try {
-    const desired = await loadDesired(scratch, dir.files);
+    await keepOffBinlog(scratch);
+    await keepOffBinlog(live);
+    const defaults = await readSchemaDefaults(live, options.target.database);
+    const desired = await loadDesired(scratch, dir.files, defaults);
     const errors = [...dir.errors, ...desired.errors];
     const liveModels = await readModels(live, options.target.database);
-    // A table whose file does not load is left out entirely: never plan a DROP for a typo.
-    const broken = new Set(errors.map((e) => dir.files.find((f) => f.path === e.path)?.table).filter(Boolean));
-    for (const table of broken) liveModels.delete(table!);
+    // A table whose file does not parse or load is left out entirely: never plan a DROP for a typo.
+    const broken = new Set(errors.map((e) => tableOfPath(e.path)));
+    for (const table of broken) liveModels.delete(table);
 
     const changes = diffSchemas(liveModels, desired.models, hintsOf(dir.files));
-    const verifications = await verifyChanges(scratch, `_schemabot_scratch_${process.pid}_${Date.now() % 100000}`, changes);
+    const verifications = await verifyChanges(scratch, scratchName('scratch'), changes, defaults);
     const files = new Map(dir.files.map((f) => [f.table, f]));
     const [stats] = await live.query<RowDataPacket[]>(
       'SELECT TABLE_NAME, AUTO_INCREMENT, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [options.target.database]);
@@ -94,15 +100,15 @@ export async function planSchema(options: PlanOptions): Promise<Plan> {
       rows: new Map(stats.map((s) => [s.TABLE_NAME, Number(s.TABLE_ROWS ?? 0)])),
     }, config.lint);
 
-    const impactSchema = `_schemabot_rate_${process.pid}`;
-    await scratch.query(`CREATE DATABASE IF NOT EXISTS \`${impactSchema}\``);
+    const impactSchema = scratchName('rate');
+    await scratch.query(`CREATE DATABASE \`${impactSchema}\``);
     const planned: PlannedChange[] = [];
     try {
       for (const [i, change] of changes.entries()) {
         const file = files.get(change.table);
         planned.push({
           table: change.table, kind: change.kind, statements: change.statements, path: file?.path, line: file?.statementLine,
-          algorithm: verifications[i].algorithm, verificationError: verifications[i].error, definition: change.after?.createTable,
+          algorithm: verifications[i].algorithm, error: verifications[i].error, definition: change.after?.createTable,
           impact: await estimateImpact(live, options.target.database, impactSchema, change, verifications[i].algorithm),
         });
       }
@@ -117,8 +123,8 @@ export async function planSchema(options: PlanOptions): Promise<Plan> {
     };
     if (options.baseDir) {
       const baseDir = readSchemaDir(options.baseDir, options.root);
-      const base = await loadDesired(scratch, baseDir.files);
-      for (const table of broken) base.models.delete(table!);
+      const base = await loadDesired(scratch, baseDir.files, defaults);
+      for (const table of broken) base.models.delete(table);
       plan.pullRequest = summarize(diffSchemas(base.models, desired.models, hintsOf(dir.files)));
       plan.drift = summarize(diffSchemas(liveModels, base.models, hintsOf(baseDir.files)));
     }

@@ -44,8 +44,8 @@ function sqlBlock(statements: string[], maxChars: number): string {
 function renderChange(change: PlannedChange, maxSql: number): string {
   const where = change.path ? ` — [${change.path}](${change.path}${change.line ? `#L${change.line}` : ''})` : '';
   const lines = [`### \`${change.table}\`: ${change.kind.toUpperCase()}${where}`, '', sqlBlock(change.statements, maxSql), ''];
-  if (change.verificationError) {
-    lines.push(`> ❌ **Not verified**: ${escapeCell(change.verificationError.split('\n')[0])}. This plan must not be applied.`, '');
+  if (change.error) {
+    lines.push(`> ❌ **Cannot be applied**: ${escapeCell(change.error.split('\n')[0])}`, '');
   }
   if (change.definition && change.kind === 'alter') {
     lines.push('<details>', '<summary>Resulting definition</summary>', '', sqlBlock([change.definition], maxSql), '', '</details>', '');
@@ -74,7 +74,7 @@ function summaryList(title: string, changes: ChangeSummary[], maxSql: number): s
 export function countBySeverity(plan: Plan): Record<Finding['severity'], number> {
   const counts = { error: plan.errors.length, warning: 0, notice: 0 };
   for (const f of plan.findings) counts[f.severity]++;
-  counts.error += plan.changes.filter((c) => c.verificationError).length;
+  counts.error += plan.changes.filter((c) => c.error).length;
   return counts;
 }
 

@@ -14,12 +14,14 @@ export interface SchemaFile {
   /** Path relative to the repository root (as GitHub shows it). */
   path: string;
   table: string;
-  /** The file's text from its first line (comments included). */
+  /** The file's text from its first line (comments included), so server line N is file line N. */
   sql: string;
   /** 1-based line of the CREATE TABLE keyword. */
   statementLine: number;
-  /** column or index name → 1-based line where it is defined */
-  lines: Map<string, number>;
+  /** column name → 1-based line where it is defined */
+  columnLines: Map<string, number>;
+  /** index or constraint name (`PRIMARY` for the primary key) → line */
+  indexLines: Map<string, number>;
   /** new column name → old column name */
   renamedFrom: Map<string, string>;
   suppressions: Suppression[];
@@ -37,47 +39,87 @@ function unquote(name: string): string {
   return name.startsWith('`') ? name.slice(1, -1).replace(/``/g, '`') : name;
 }
 
-function stripComments(sql: string): string {
-  return sql.replace(/'(?:[^'\\]|\\.|'')*'/g, "''").replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(--\s|#)[^\n]*/g, '');
+/**
+ * Blanks comments and the contents of string literals in one pass (so that an apostrophe inside a
+ * comment, or a `;` inside a string, is not mistaken for syntax), keeping every offset and newline.
+ */
+export function maskSql(sql: string): string {
+  let out = '';
+  let i = 0;
+  const blank = (text: string) => text.replace(/[^\n]/g, ' ');
+  while (i < sql.length) {
+    const c = sql[i];
+    const rest = sql.slice(i);
+    let m: RegExpExecArray | null;
+    if ((m = /^(--(?=\s|$)|#)[^\n]*/.exec(rest)) || (m = /^\/\*[\s\S]*?(\*\/|$)/.exec(rest))) {
+      out += blank(m[0]);
+    } else if (c === "'" || c === '"') {
+      m = new RegExp(`^${c}(?:[^${c}\\\\]|\\\\[\\s\\S]|${c}${c})*(${c}|$)`).exec(rest)!;
+      out += c + blank(m[0].slice(1, -1)) + (m[0].length > 1 ? c : '');
+    } else if (c === '`') {
+      m = /^`(?:[^`]|``)*(`|$)/.exec(rest)!;
+      out += m[0];
+    } else {
+      out += c;
+      i++;
+      continue;
+    }
+    i += m[0].length;
+  }
+  return out;
 }
 
 export function parseSchemaFile(path: string, text: string): SchemaFile | SchemaFileError {
-  const statements = stripComments(text).split(';').filter((s) => s.trim() !== '');
+  const masked = maskSql(text);
+  const statements = masked.split(';').filter((s) => s.trim() !== '');
   if (statements.length !== 1) {
     return { path, line: 1, message: `expected exactly one CREATE TABLE statement, found ${statements.length} statements` };
   }
-  const lines = text.split('\n');
-  const statementIndex = lines.findIndex((l) => /^\s*CREATE\s+TABLE\b/i.test(stripComments(l)));
-  const header = new RegExp(`CREATE\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?${NAME}`, 'i').exec(stripComments(text));
-  if (statementIndex < 0 || !header) return { path, line: 1, message: 'not a CREATE TABLE statement' };
+  const header = new RegExp(`^\\s*CREATE\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?${NAME}(\\s*\\.)?`, 'i').exec(masked);
+  if (!header) {
+    const firstCode = masked.split('\n').findIndex((l) => l.trim() !== '');
+    return { path, line: firstCode + 1, message: 'not a CREATE TABLE statement' };
+  }
+  const statementLine = masked.slice(0, header.index + header[0].search(/CREATE/i)).split('\n').length;
+  if (header[2]) {
+    return { path, line: statementLine, message: 'use an unqualified table name: the schema comes from the target database' };
+  }
 
   const file: SchemaFile = {
-    // Untrimmed at the start, so that the server's "at line N" is the file's line N.
-    path, table: unquote(header[1]), sql: text.trimEnd().replace(/;$/, ''), statementLine: statementIndex + 1,
-    lines: new Map(), renamedFrom: new Map(), suppressions: [],
+    path, table: unquote(header[1]), sql: text.trimEnd().replace(/;$/, ''), statementLine,
+    columnLines: new Map(), indexLines: new Map(), renamedFrom: new Map(), suppressions: [],
   };
-  let pendingSuppression: Suppression | undefined;
-  lines.forEach((raw, i) => {
+  const rawLines = text.split('\n');
+  const maskedLines = masked.split('\n');
+  let pending: Suppression | undefined;
+  const element = new RegExp(`^(?:(PRIMARY\\s+KEY)|(?:UNIQUE|FULLTEXT|SPATIAL)?\\s*(?:KEY|INDEX)\\s+${NAME}|CONSTRAINT\\s+${NAME}|(PERIOD|FOREIGN|CHECK)\\b|${NAME})`, 'i');
+  maskedLines.forEach((code, i) => {
+    const raw = rawLines[i];
     const lineNo = i + 1;
-    const code = stripComments(raw).trim();
     const ignore = /--\s*schemabot:ignore\s+([A-Z0-9_,\s]+?)(?:\s+(.*))?$/.exec(raw);
-    const suppression = ignore
-      ? { codes: ignore[1].split(/[\s,]+/).filter(Boolean), reason: (ignore[2] ?? '').trim(), line: lineNo } : undefined;
+    const suppression = ignore ? { codes: ignore[1].split(/[\s,]+/).filter(Boolean), reason: (ignore[2] ?? '').trim(), line: lineNo } : undefined;
     if (suppression) file.suppressions.push(suppression);
-    const element = new RegExp(`^(?:(?:PRIMARY\\s+KEY)|(?:UNIQUE\\s+|FULLTEXT\\s+|SPATIAL\\s+)?(?:KEY|INDEX)\\s+${NAME}|CONSTRAINT\\s+${NAME}|${NAME})`, 'i')
-      .exec(code);
-    if (code && i > statementIndex && element) {
-      const name = /^PRIMARY\s+KEY/i.test(code) ? 'PRIMARY' : unquote(element[1] ?? element[2] ?? element[3]);
-      if (name === 'PRIMARY' || !/^(UNIQUE|FULLTEXT|SPATIAL|KEY|INDEX|CONSTRAINT|FOREIGN|CHECK|PERIOD)$/i.test(name)) file.lines.set(name, lineNo);
+    const trimmed = code.trim();
+    if (!trimmed) {
+      // A suppression alone on its line covers the next line with code.
+      if (suppression) pending = suppression;
+      return;
+    }
+    if (pending) {
+      pending.line = lineNo;
+      pending = undefined;
+    }
+    if (lineNo <= statementLine) return;
+    const m = element.exec(trimmed);
+    if (!m) return;
+    if (m[1]) file.indexLines.set('PRIMARY', lineNo);
+    else if (m[2]) file.indexLines.set(unquote(m[2]), lineNo);
+    else if (m[3]) file.indexLines.set(unquote(m[3]), lineNo);
+    else if (m[5] && !/^(UNIQUE|FULLTEXT|SPATIAL|KEY|INDEX|CONSTRAINT)$/i.test(m[5])) {
+      const column = unquote(m[5]);
+      file.columnLines.set(column, lineNo);
       const rename = new RegExp(`--\\s*schemabot:renamed-from\\s+${NAME}`).exec(raw);
-      if (rename) file.renamedFrom.set(name, unquote(rename[1]));
-      // A suppression on its own line covers the next definition.
-      if (pendingSuppression) {
-        pendingSuppression.line = lineNo;
-        pendingSuppression = undefined;
-      }
-    } else if (suppression && !code) {
-      pendingSuppression = suppression;
+      if (rename) file.renamedFrom.set(column, unquote(rename[1]));
     }
   });
   return file;
@@ -106,4 +148,9 @@ export function readSchemaDir(dir: string, root = process.cwd()): SchemaDir {
     result.files.push(parsed);
   }
   return result;
+}
+
+/** The table a file stands for: its name without `.sql` (also when the file does not parse). */
+export function tableOfPath(path: string): string {
+  return basename(path, '.sql');
 }

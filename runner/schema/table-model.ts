@@ -14,8 +14,10 @@ export interface IndexModel {
   kind: IndexKind;
   /** The whole line as the server prints it, e.g. ``UNIQUE KEY `uk` (`email`)``. */
   definition: string;
-  /** Column names (expressions and prefixes keep their column name). */
+  /** Column names of the key parts. */
   columns: string[];
+  /** Key parts as printed, with prefix length and order, e.g. `` `name`(10) ``, `` `a` DESC ``. */
+  parts: string[];
 }
 
 export interface ConstraintModel {
@@ -34,6 +36,8 @@ export interface TableModel {
   options: Map<string, string>;
   /** The PARTITION BY … clause, if any. */
   partitions?: string;
+  /** Definition lines schemabot does not model (e.g. PERIOD FOR): any difference is reported, never guessed. */
+  others: string[];
   /** SHOW CREATE TABLE as read, for display. */
   createTable: string;
 }
@@ -44,20 +48,48 @@ function unquoteIdent(quoted: string): string {
 
 const IDENT = '`(?:[^`]|``)+`';
 
-function indexColumns(definition: string): string[] {
-  const list = definition.slice(definition.indexOf('(') + 1, definition.lastIndexOf(')'));
-  return [...list.matchAll(new RegExp(IDENT, 'g'))].map((m) => unquoteIdent(m[0]));
+/** The key parts: the first parenthesised list, read with quotes and nesting in mind. */
+function keyParts(text: string): string[] {
+  const start = text.indexOf('(');
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text[i];
+    const quoted = /^`(?:[^`]|``)*`|^'(?:[^'\\]|\\.|'')*'/.exec(text.slice(i));
+    if (quoted) {
+      current += quoted[0];
+      i += quoted[0].length - 1;
+      continue;
+    }
+    if (c === '(') depth++;
+    if (c === ')' && depth-- === 0) break;
+    if (c === ',' && depth === 0) {
+      parts.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (current.trim()) parts.push(current.trim());
+  return parts;
+}
+
+function partColumn(part: string): string {
+  const m = new RegExp(`^${IDENT}`).exec(part);
+  return m ? unquoteIdent(m[0]) : part;
 }
 
 /** Splits `ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='a b'` into option → value. */
 export function parseTableOptions(text: string): Map<string, string> {
   const options = new Map<string, string>();
-  const re = /([A-Z_ ]+?)=('(?:[^'\\]|\\.|'')*'|\S+)/g;
+  const re = /(`[^`]+`|[A-Z_ ]+?)=('(?:[^'\\]|\\.|'')*'|\S+)/g;
   for (const m of text.matchAll(re)) {
     const key = m[1].trim().replace(/^DEFAULT /, '');
     if (key === 'AUTO_INCREMENT') continue;
     options.set(key, m[2]);
   }
+  if (/\bWITH SYSTEM VERSIONING\s*$/.test(text.replace(/'(?:[^'\\]|\\.|'')*'/g, "''"))) options.set('WITH SYSTEM VERSIONING', 'ON');
   return options;
 }
 
@@ -66,7 +98,7 @@ export function parseCreateTable(createTable: string): TableModel {
   const header = new RegExp(`^CREATE TABLE (${IDENT}) \\($`).exec(lines[0]);
   if (!header) throw new Error(`unexpected SHOW CREATE TABLE output: ${lines[0]}`);
   const model: TableModel = {
-    name: unquoteIdent(header[1]), columns: [], indexes: [], constraints: [], options: new Map(), createTable,
+    name: unquoteIdent(header[1]), columns: [], indexes: [], constraints: [], options: new Map(), others: [], createTable,
   };
   let i = 1;
   for (; i < lines.length && !lines[i].startsWith(')'); i++) {
@@ -77,13 +109,15 @@ export function parseCreateTable(createTable: string): TableModel {
       continue;
     }
     if (line.startsWith('PRIMARY KEY')) {
-      model.indexes.push({ name: 'PRIMARY', kind: 'PRIMARY', definition: line, columns: indexColumns(line) });
+      const parts = keyParts(line);
+      model.indexes.push({ name: 'PRIMARY', kind: 'PRIMARY', definition: line, parts, columns: parts.map(partColumn) });
       continue;
     }
     const index = new RegExp(`^(UNIQUE |FULLTEXT |SPATIAL )?KEY (${IDENT})`).exec(line);
     if (index) {
       const kind = (index[1]?.trim() ?? 'INDEX') as IndexKind;
-      model.indexes.push({ name: unquoteIdent(index[2]), kind, definition: line, columns: indexColumns(line.slice(index[0].length)) });
+      const parts = keyParts(line.slice(index[0].length));
+      model.indexes.push({ name: unquoteIdent(index[2]), kind, definition: line, parts, columns: parts.map(partColumn) });
       continue;
     }
     const constraint = new RegExp(`^CONSTRAINT (${IDENT}) (FOREIGN KEY|CHECK)`).exec(line);
@@ -91,10 +125,10 @@ export function parseCreateTable(createTable: string): TableModel {
       model.constraints.push({ name: unquoteIdent(constraint[1]), kind: constraint[2] as ConstraintModel['kind'], definition: line });
       continue;
     }
-    throw new Error(`unexpected line in SHOW CREATE TABLE ${model.name}: ${line}`);
+    model.others.push(line);
   }
   const tail = lines.slice(i).join('\n').replace(/^\)\s*/, '');
-  const partitionAt = tail.search(/\n?\s*(\/\*!50100 )?PARTITION BY /);
+  const partitionAt = tail.search(/\n\s*(\/\*!50100 )?PARTITION BY /);
   const optionText = partitionAt >= 0 ? tail.slice(0, partitionAt) : tail;
   model.options = parseTableOptions(optionText);
   model.columns = model.columns.map((c) => ({ ...c, definition: withExplicitCharset(c.definition, model.options) }));

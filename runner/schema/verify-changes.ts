@@ -7,6 +7,7 @@ import { quoteIdent } from '../db/quote.ts';
 import { mysqlErrno } from '../engine/mysql-errors.ts';
 import { showCreateTable } from '../engine/table-info.ts';
 import type { TableChange } from './diff.ts';
+import { schemaDefaultsClause, type SchemaDefaults } from './workspace.ts';
 import { comparableCreateTable } from './table-model.ts';
 
 export type Algorithm = 'INSTANT' | 'INPLACE' | 'COPY';
@@ -41,8 +42,9 @@ async function runWithBestAlgorithm(conn: Connection, statement: string, table: 
 const RANK: Record<Algorithm, number> = { INSTANT: 0, INPLACE: 1, COPY: 2 };
 
 /** `conn` must be dedicated: it switches to the scratch schema. */
-export async function verifyChanges(conn: Connection, scratchSchema: string, changes: TableChange[]): Promise<Verification[]> {
-  await conn.query(`CREATE DATABASE ${quoteIdent(scratchSchema)} DEFAULT CHARACTER SET utf8mb4`);
+export async function verifyChanges(conn: Connection, scratchSchema: string, changes: TableChange[],
+  defaults: SchemaDefaults): Promise<Verification[]> {
+  await conn.query(`CREATE DATABASE ${quoteIdent(scratchSchema)} ${schemaDefaultsClause(defaults)}`);
   await conn.query(`USE ${quoteIdent(scratchSchema)}`);
   await conn.query('SET SESSION foreign_key_checks = 0');
   const results: Verification[] = [];
@@ -53,12 +55,19 @@ export async function verifyChanges(conn: Connection, scratchSchema: string, cha
         continue;
       }
       const result: Verification = { table: change.table };
+      if (change.error) {
+        results.push({ ...result, error: change.error });
+        continue;
+      }
       try {
         await conn.query(change.before!.createTable);
         for (const statement of change.statements) {
           const algorithm = await runWithBestAlgorithm(conn, statement, change.table);
           if (!result.algorithm || RANK[algorithm] > RANK[result.algorithm]) result.algorithm = algorithm;
         }
+        // Checks are off in the scratch schema (referenced tables are absent there); with them on, as
+        // in production, adding a foreign key copies the table to validate every row.
+        if (change.clauses.some((c) => c.kind === 'add-constraint' && /^ADD CONSTRAINT \S+ FOREIGN KEY/.test(c.sql))) result.algorithm = 'COPY';
         const produced = comparableCreateTable(await showCreateTable(conn, change.table));
         if (produced !== comparableCreateTable(change.after!.createTable)) {
           result.error = `the generated DDL produces\n${produced}\ninstead of\n${comparableCreateTable(change.after!.createTable)}`;

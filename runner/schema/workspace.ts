@@ -6,13 +6,35 @@ import { quoteIdent } from '../db/quote.ts';
 import type { SchemaFile, SchemaFileError } from './schema-files.ts';
 import { parseCreateTable, type TableModel } from './table-model.ts';
 
+export interface SchemaDefaults {
+  charset: string;
+  collation: string;
+}
+
+/** The live schema's default character set and collation: files that name none inherit them. */
+export async function readSchemaDefaults(conn: Connection, schema: string): Promise<SchemaDefaults> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema]);
+  if (rows.length === 0) throw new Error(`database \`${schema}\` does not exist`);
+  return { charset: rows[0].cs, collation: rows[0].co };
+}
+
+export function schemaDefaultsClause(defaults: SchemaDefaults): string {
+  return `DEFAULT CHARACTER SET ${defaults.charset} COLLATE ${defaults.collation}`;
+}
+
+/** Scratch work is nobody else's business: keep it off replicas when the account may (SUPER/BINLOG ADMIN). */
+export async function keepOffBinlog(conn: Connection): Promise<void> {
+  await conn.query('SET SESSION sql_log_bin = 0').catch(() => undefined);
+}
+
 export class Workspace {
   readonly schema = `_schemabot_ws_${randomBytes(4).toString('hex')}`;
 
-  constructor(private readonly conn: Connection) {}
+  constructor(private readonly conn: Connection, private readonly defaults: SchemaDefaults) {}
 
   async create(): Promise<void> {
-    await this.conn.query(`CREATE DATABASE ${quoteIdent(this.schema)} DEFAULT CHARACTER SET utf8mb4`);
+    await this.conn.query(`CREATE DATABASE ${quoteIdent(this.schema)} ${schemaDefaultsClause(this.defaults)}`);
     await this.conn.query(`USE ${quoteIdent(this.schema)}`);
     // Tables may reference each other in any order.
     await this.conn.query('SET SESSION foreign_key_checks = 0');
@@ -46,7 +68,8 @@ export class Workspace {
 /** Canonical models of the base tables of a schema (helper tables of migrations excluded). */
 export async function readModels(conn: Connection, schema: string): Promise<Map<string, TableModel>> {
   const [tables] = await conn.query<RowDataPacket[]>(
-    `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'
+    `SELECT TABLE_NAME FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
         AND TABLE_NAME NOT REGEXP '^_.*_(gho|ghc|old)$' ORDER BY TABLE_NAME`, [schema]);
   const models = new Map<string, TableModel>();
   for (const { TABLE_NAME: name } of tables) {

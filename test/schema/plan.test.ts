@@ -104,12 +104,43 @@ describe('plan: lint, impact and rendering', () => {
     }
   });
 
-  it('estimates impact from the live table and the server’s own algorithm', async () => {
-    const fixture = await planFixture(['CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100), n INT)'], {
-      big: 'CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100), n BIGINT, KEY k_v (v))',
+  it('never plans a DROP for a file that does not parse, and refuses schema-qualified names', async () => {
+    const fixture = await planFixture(['CREATE TABLE users (id INT PRIMARY KEY)', 'CREATE TABLE orders (id INT PRIMARY KEY)',
+      'CREATE TABLE notes (id INT PRIMARY KEY)'], {
+      users: "-- users: don't touch; they're precious\nCREATE TABLE users (id INT PRIMARY KEY, note VARCHAR(10) COMMENT \"a; b\")",
+      orders: 'CREATE TABEL orders (id INT PRIMARY KEY)',
+      notes: 'CREATE TABLE other_db.notes (id INT PRIMARY KEY)',
     });
     try {
-      await fixture.conn.query("INSERT INTO big SELECT seq, REPEAT('x', 50), seq FROM seq_1_to_30000");
+      const plan = await fixture.plan();
+      expect(plan.errors.map((e) => [e.path, e.line, e.message.slice(0, 30)])).toEqual([
+        ['notes.sql', 1, 'use an unqualified table name:'],
+        ['orders.sql', 1, 'not a CREATE TABLE statement'],
+      ]);
+      expect(plan.changes.map((c) => [c.table, c.kind])).toEqual([['users', 'alter']]);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('maps columns and indexes of the same name to their own lines; suppressions above CREATE TABLE count', async () => {
+    const fixture = await planFixture(['CREATE TABLE t (email VARCHAR(100) NOT NULL)'], {
+      t: '-- schemabot:ignore SB301 legacy table, key comes with the rewrite\nCREATE TABLE t (\n  email VARCHAR(50) NOT NULL,\n  UNIQUE KEY email (email)\n)',
+    });
+    try {
+      const plan = await fixture.plan();
+      expect(plan.findings.map((f) => `${f.code}@${f.line}`).sort()).toEqual(['SB103@3', 'SB201@4']);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('estimates impact from the live table and the server’s own algorithm', async () => {
+    const fixture = await planFixture(['CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100), n INT, g INT AS (id + 1) VIRTUAL)'], {
+      big: 'CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100), n BIGINT, g INT AS (id + 1) VIRTUAL, KEY k_v (v))',
+    });
+    try {
+      await fixture.conn.query("INSERT INTO big (id, v, n) SELECT seq, REPEAT('x', 50), seq FROM seq_1_to_30000");
       await fixture.conn.query('ANALYZE TABLE big');
       const plan = await fixture.plan();
       const [change] = plan.changes;
