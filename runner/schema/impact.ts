@@ -13,7 +13,7 @@ export interface Impact {
   dataBytes: number;
   indexBytes: number;
   method: Method;
-  /** Extra disk the rebuild needs while it runs (a full copy of data and indexes). */
+  /** Extra disk the rebuild needs while it runs: a full copy (the tablespace file, or data + indexes). */
   headroomBytes: number;
   etaSeconds: number;
   /** Rows per second measured by copying a sample of this table, when a copy is needed. */
@@ -26,13 +26,28 @@ interface TableSize {
   rows: number;
   dataBytes: number;
   indexBytes: number;
+  /** The tablespace file (file-per-table), current even when statistics are stale. */
+  fileBytes: number;
 }
 
 async function tableSize(conn: Connection, schema: string, table: string): Promise<TableSize> {
   const [rows] = await conn.query<RowDataPacket[]>(
     'SELECT TABLE_ROWS, DATA_LENGTH, INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
     [schema, table]);
-  return { rows: Number(rows[0]?.TABLE_ROWS ?? 0), dataBytes: Number(rows[0]?.DATA_LENGTH ?? 0), indexBytes: Number(rows[0]?.INDEX_LENGTH ?? 0) };
+  // MariaDB: INNODB_SYS_TABLESPACES; MySQL 8: INNODB_TABLESPACES. Unknown elsewhere.
+  let fileBytes = 0;
+  for (const view of ['INNODB_SYS_TABLESPACES', 'INNODB_TABLESPACES']) {
+    const [files] = await conn.query<RowDataPacket[]>(
+      `SELECT FILE_SIZE FROM information_schema.${view} WHERE NAME = ?`, [`${schema}/${table}`]).catch(() => [[]] as never);
+    if (files.length > 0) {
+      fileBytes = Number(files[0].FILE_SIZE);
+      break;
+    }
+  }
+  return {
+    rows: Number(rows[0]?.TABLE_ROWS ?? 0), dataBytes: Number(rows[0]?.DATA_LENGTH ?? 0),
+    indexBytes: Number(rows[0]?.INDEX_LENGTH ?? 0), fileBytes,
+  };
 }
 
 /** Copies up to SAMPLE_ROWS rows of the live table into a scratch copy and times it. */
@@ -58,7 +73,7 @@ const DEFAULT_ROWS_PER_SECOND = 300_000;
 export async function estimateImpact(conn: Connection, liveSchema: string, scratchSchema: string, change: TableChange,
   algorithm: Algorithm | undefined): Promise<Impact> {
   if (change.kind === 'create') return { rows: 0, dataBytes: 0, indexBytes: 0, method: 'create', headroomBytes: 0, etaSeconds: 0 };
-  const size = await tableSize(conn, liveSchema, change.table);
+  const { fileBytes, ...size } = await tableSize(conn, liveSchema, change.table);
   if (change.kind === 'drop') return { ...size, method: 'drop', headroomBytes: 0, etaSeconds: 0 };
   if (algorithm === 'INSTANT') return { ...size, method: 'instant', headroomBytes: 0, etaSeconds: 0 };
   const measured = await measureCopyRate(conn, liveSchema, scratchSchema, change.table);
@@ -66,7 +81,7 @@ export async function estimateImpact(conn: Connection, liveSchema: string, scrat
   return {
     ...size,
     method: algorithm === 'INPLACE' ? 'inplace' : 'online-migration',
-    headroomBytes: size.dataBytes + size.indexBytes,
+    headroomBytes: Math.max(size.dataBytes + size.indexBytes, fileBytes),
     etaSeconds: size.rows / rate,
     measuredRowsPerSecond: measured,
   };
