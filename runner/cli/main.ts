@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { MigrationFailed, MigrationRefused } from '../engine/errors.ts';
+import { CutOverAuditFailed, MigrationFailed, MigrationRefused } from '../engine/errors.ts';
 import { demoCommand } from './demo-command.ts';
 import { migrateCommand } from './migrate-command.ts';
 import { planCommand } from './plan-command.ts';
@@ -18,6 +18,10 @@ try {
   if (err instanceof MigrationRefused) {
     process.stderr.write(`schemabot: refused: ${message} (the table is untouched)\n`);
     process.exit(2);
+  }
+  if (err instanceof CutOverAuditFailed) {
+    process.stderr.write(`schemabot: cut over, but: ${message}\n`);
+    process.exit(4);
   }
   if (err instanceof MigrationFailed) {
     process.stderr.write(`schemabot: failed: ${message} (the original table is untouched)\n`);

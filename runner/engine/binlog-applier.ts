@@ -69,10 +69,14 @@ export class BinlogApplier {
         await this.process(await this.streamer.take(TAKE_MAX, 100));
       }
     } catch (err) {
-      this.failure = err instanceof MigrationFailed ? err : new MigrationFailed(`binlog applier: ${(err as Error).message}`);
-      for (const wake of this.markerWaiters.values()) wake();
-      this.holdRequest?.reached();
+      this.fail(err);
     }
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err instanceof MigrationFailed ? err : new MigrationFailed(`binlog applier: ${(err as Error).message}`);
+    for (const wake of this.markerWaiters.values()) wake();
+    this.holdRequest?.reached();
   }
 
   private async process(changes: RowChange[]): Promise<void> {
@@ -219,12 +223,18 @@ export class BinlogApplier {
     const drained = new Map(this.drained);
     this.drained.clear();
     this.drainPresence.clear();
-    await this.flush(drained);
-    if (this.stopped) {
-      this.stopped = false;
-      this.loop = this.run();
-    } else {
-      this.release();
+    try {
+      await this.flush(drained);
+    } catch (err) {
+      // Those keys would stay unverified copies: the migration cannot go on.
+      this.fail(err);
+    } finally {
+      if (this.stopped && !this.failure) {
+        this.stopped = false;
+        this.loop = this.run();
+      } else {
+        this.release();
+      }
     }
   }
 

@@ -30,21 +30,50 @@ interface ZongJiRowsEvent {
   query?: string;
 }
 
-const DDL = /^(?:ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE|TRUNCATE|DROP\s+TABLE|RENAME\s+TABLE|CREATE\s+OR\s+REPLACE\s+TABLE)\b/i;
+const PART = '(?:`(?:[^`]|``)+`|[\\w$]+)';
+const NAME = `(${PART}(?:\\s*\\.\\s*${PART})?)`;
+const LIST = `(${NAME}(?:\\s*,\\s*${NAME})*)`;
+const TARGETS: RegExp[] = [
+  new RegExp(`^ALTER\\s+(?:ONLINE\\s+|IGNORE\\s+)*TABLE\\s+(?:IF\\s+EXISTS\\s+)?${NAME}`, 'i'),
+  new RegExp(`^TRUNCATE\\s+(?:TABLE\\s+)?${NAME}`, 'i'),
+  new RegExp(`^DROP\\s+(?:TEMPORARY\\s+)?TABLES?\\s+(?:IF\\s+EXISTS\\s+)?${LIST}`, 'i'),
+  new RegExp(`^RENAME\\s+TABLES?\\s+(.*)$`, 'is'),
+  new RegExp(`^CREATE\\s+OR\\s+REPLACE\\s+(?:TEMPORARY\\s+)?TABLE\\s+${NAME}`, 'i'),
+  new RegExp(`^CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:UNIQUE\\s+|FULLTEXT\\s+|SPATIAL\\s+)?INDEX\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?${PART}\\s+(?:USING\\s+\\w+\\s+)?ON\\s+${NAME}`, 'i'),
+  new RegExp(`^DROP\\s+INDEX\\s+(?:IF\\s+EXISTS\\s+)?${PART}\\s+ON\\s+${NAME}`, 'i'),
+];
 
-/** Whether `query` (run in `schema`) is DDL that names `schema`.`table`. */
-export function isDdlOn(query: string, schema: string, table: string): boolean {
-  const text = query.replace(/\/\*[\s\S]*?\*\//g, ' ').trim();
-  if (!DDL.test(text)) return false;
-  const escaped = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const quoted = `\`${escaped.replace(/`/g, '``')}\``;
-  const name = new RegExp(`(^|[\\s,(])(?:(?:\`${schema.replace(/`/g, '``')}\`|${schema})\\.)?(?:${quoted}|${escaped}(?![\\w$]))`);
-  return name.test(text.replace(DDL, ' '));
+function unquotePart(part: string): string {
+  return part.startsWith('`') ? part.slice(1, -1).replace(/``/g, '`') : part;
 }
 
-/** Pause reading the binlog socket when this many changes wait to be applied. */
-const HIGH_WATER = 200_000;
-const LOW_WATER = 50_000;
+/** The tables a DDL statement changes, as [schema or undefined, table]; empty when it is not such DDL. */
+export function ddlTargets(query: string): Array<[string | undefined, string]> {
+  const text = query.replace(/\/\*[\s\S]*?\*\//g, ' ').trim().replace(/^SET\s+STATEMENT\s+[\s\S]+?\s+FOR\s+/i, '');
+  for (const re of TARGETS) {
+    const m = re.exec(text);
+    if (!m) continue;
+    const names = [...m[1].matchAll(new RegExp(NAME, 'g'))].map((n) => n[1])
+      .filter((n) => !/^(TO|IF|EXISTS)$/i.test(n));
+    return names.map((n) => {
+      const parts = [...n.matchAll(new RegExp(PART, 'g'))].map((p) => unquotePart(p[0]));
+      return parts.length === 2 ? [parts[0], parts[1]] : [undefined, parts[0]];
+    });
+  }
+  return [];
+}
+
+/** Whether `query`, run with default schema `defaultSchema`, is DDL that changes `schema`.`table`. */
+export function isDdlOn(query: string, defaultSchema: string | undefined, schema: string, table: string): boolean {
+  return ddlTargets(query).some(([s, t]) => t === table && (s ?? defaultSchema) === schema);
+}
+
+/**
+ * Pause reading the binlog socket when this many changes wait to be applied (only key columns are
+ * kept, so a change costs a few dozen bytes). A long pause would let the server time the stream out.
+ */
+const HIGH_WATER = 1_000_000;
+const LOW_WATER = 250_000;
 
 export class BinlogStreamer {
   private readonly zongji: ZongJi;
@@ -54,8 +83,12 @@ export class BinlogStreamer {
   private failure: Error | undefined;
   eventsSeen = 0;
 
-  /** `tables[0]` is the original table (watched for DDL too). */
-  constructor(target: ConnectionTarget, private readonly schema: string, private readonly tables: string[], private readonly serverId: number) {
+  /**
+   * `tables[0]` is the original table (watched for DDL too); `columns` names, per table, the columns
+   * worth keeping from each row image (the applier only needs keys).
+   */
+  constructor(target: ConnectionTarget, private readonly schema: string, private readonly tables: string[], private readonly serverId: number,
+    private readonly columns: Record<string, string[]>) {
     this.zongji = new ZongJi({
       host: target.host, port: target.port, user: target.user, password: target.password,
       socketPath: target.socketPath, dateStrings: true, timezone: 'Z',
@@ -84,7 +117,7 @@ export class BinlogStreamer {
     if (name === 'tablemap') return;
     if (name === 'query') {
       const original = this.tables[0];
-      if (event.query && (event.schema === this.schema || event.query.includes(this.schema)) && isDdlOn(event.query, this.schema, original)) {
+      if (event.query && isDdlOn(event.query, event.schema, this.schema, original)) {
         this.queue.push({ table: original, ddl: event.query });
         this.wake();
       }
@@ -93,12 +126,14 @@ export class BinlogStreamer {
     const table = event.tableMap[event.tableId]?.tableName;
     if (!table) return;
     this.eventsSeen++;
+    const keep = this.columns[table] ?? [];
+    const project = (row: Row): Row => Object.fromEntries(keep.map((c) => [c, row[c]]));
     for (const row of event.rows) {
-      if (name === 'writerows') this.queue.push({ table, after: row as Row });
-      else if (name === 'deleterows') this.queue.push({ table, before: row as Row });
+      if (name === 'writerows') this.queue.push({ table, after: project(row as Row) });
+      else if (name === 'deleterows') this.queue.push({ table, before: project(row as Row) });
       else if (name === 'updaterows') {
         const { before, after } = row as { before: Row; after: Row };
-        this.queue.push({ table, before, after });
+        this.queue.push({ table, before: project(before), after: project(after) });
       }
     }
     if (this.queue.length >= HIGH_WATER && !this.paused) {
@@ -136,6 +171,20 @@ export class BinlogStreamer {
       this.zongji.connection?.resume();
     }
     return batch;
+  }
+
+  /**
+   * Waits (bounded) until DDL on `table` is queued, and returns the changes queued before it; undefined
+   * when no such DDL arrived in time.
+   */
+  async changesBeforeDdl(table: string, timeoutMs: number): Promise<RowChange[] | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const at = this.queue.findIndex((c) => c.ddl && c.table === table);
+      if (at >= 0) return this.queue.slice(0, at);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return undefined;
   }
 
   /** Puts changes taken but not applied back at the head of the queue. */

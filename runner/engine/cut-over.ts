@@ -1,16 +1,16 @@
 // Atomic cut-over with the sentry-table method (MariaDB refuses RENAME under LOCK TABLES; the method
 // works on MySQL too).
-//  1. A: `LOCK TABLES T WRITE, _T_old WRITE`, where `_T_old` is an empty sentry. Writers queue.
+//  1. A: `LOCK TABLES T WRITE, T__old WRITE`, where `T__old` is an empty sentry. Writers queue.
 //  2. The applier drains every change up to a marker written now; only A may read T, so those rows
 //     travel through A and are then verified one by one against T.
-//  3. B: `RENAME TABLE T TO _T_old, _T_gho TO T`. The server takes metadata locks in byte order of
-//     the names: B waits on whichever of T and `_T_old` sorts first.
-//  4. A drops the sentry. If the sentry sorted first, B now takes its name and waits on T, which a
-//     probe confirms (the sentry name is locked). A pending exclusive lock has priority over the
-//     queued writers, so when A unlocks, the RENAME runs first and writers continue on the new table.
-// If A dies or gives up while the sentry exists, B's RENAME fails (table exists) and writes continue
-// on the original T. If something fails after the sentry is gone, B is killed before unlocking, and
-// the outcome (swapped or not) is read back rather than assumed.
+//  3. B: `RENAME TABLE T TO T__old, _T_gho TO T`. The server takes metadata locks in byte order of the
+//     names; `_T_gho` is free and `T__old` sorts after T (T is its prefix), so B waits on T itself,
+//     which the processlist shows.
+//  4. A drops the sentry and unlocks. A pending exclusive lock has priority over the queued writers, so
+//     the RENAME runs first and the writers continue on the new table.
+// If A dies or gives up while the sentry exists, B's RENAME fails (table exists) and writes continue on
+// the original T. If something fails after the sentry is gone, B is killed (and seen dead) before A
+// unlocks, and the outcome is read back rather than assumed.
 import { randomUUID } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
@@ -22,11 +22,9 @@ import { rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { mysqlErrno } from './mysql-errors.ts';
 import { showCreateTable } from './table-info.ts';
-import type { TableNames } from './table-names.ts';
+import { SENTRY_COMMENT, type TableNames } from './table-names.ts';
 
-const SENTRY_COMMENT = 'schemabot cut-over sentry';
 
 export interface CutOverOptions {
   /** How long A waits for the write lock (B waits three times as long). */
@@ -49,7 +47,7 @@ function autoIncrementOf(createTable: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-async function dropSentry(ctrl: Connection, names: TableNames): Promise<void> {
+export async function dropSentry(ctrl: Connection, names: TableNames): Promise<void> {
   const [rows] = await ctrl.query<RowDataPacket[]>(
     'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
   if (rows.length > 0 && rows[0].TABLE_COMMENT === SENTRY_COMMENT) await ctrl.query(`DROP TABLE ${quoteIdent(names.old)}`);
@@ -94,9 +92,16 @@ async function verifyDrained(lockConn: Connection, ctrl: Connection, names: Tabl
   }
 }
 
-/** MDL keys compare as bytes, names NUL-terminated. */
-function sortsBefore(a: string, b: string): boolean {
-  return Buffer.compare(Buffer.from(`${a}\0`), Buffer.from(`${b}\0`)) < 0;
+/** KILL QUERY returns before the victim has stopped: wait (bounded) until its RENAME has failed. */
+async function killAndAwait(ctrl: Connection, thread: number, rename: Promise<unknown>): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await ctrl.query(`KILL QUERY ${thread}`).catch(() => undefined);
+    const settled = await Promise.race([
+      rename.then(() => true, () => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 1_000)),
+    ]);
+    if (settled) return;
+  }
 }
 
 export async function cutOver(target: ConnectionTarget, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
@@ -113,12 +118,11 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
   let lockedAt = 0;
   let drainedRows = 0;
   try {
-    for (let i = 0; i < 3; i++) conns.push(await connect(target));
-    const [a, renameConn, probe] = conns;
+    for (let i = 0; i < 2; i++) conns.push(await connect(target));
+    const [a, renameConn] = conns;
     lockConn = a;
     await ctrl.query(`CREATE TABLE ${old} (id INT) COMMENT='${SENTRY_COMMENT}'`);
     await lockConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
-    await probe.query('SET SESSION lock_wait_timeout = 0');
     await applier.hold();
     applierHeld = true;
     await lockConn.query(`LOCK TABLES ${t} WRITE, ${old} WRITE`);
@@ -158,29 +162,20 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
 
     await lockConn.query(`DROP TABLE ${old}`);
     sentryDropped = true;
-    // Once the RENAME holds the sentry's name it waits on T itself, ahead of every queued writer.
-    if (!sortsBefore(names.original, names.old)) await poll('the RENAME did not move on to the table', 5_000, pendingRename, async () => {
-      try {
-        await probe.query(`SELECT 1 FROM ${old} LIMIT 0`);
-        return false;
-      } catch (err) {
-        if (mysqlErrno(err) === 1146) return false;
-        if (mysqlErrno(err) === 1205) return true;
-        throw err;
-      }
-    });
     await lockConn.query('UNLOCK TABLES');
     locked = false;
     await pendingRename;
     return { stallMs: performance.now() - lockedAt, drainedRows };
   } catch (err) {
-    // With the sentry gone nothing stops the queued RENAME any more: kill it before unlocking.
-    if (sentryDropped && renameThread !== undefined) await ctrl.query(`KILL QUERY ${renameThread}`).catch(() => undefined);
+    // With the sentry gone nothing stops the queued RENAME any more: kill it, and see it die, while
+    // A still holds T (it cannot complete meanwhile).
+    if (sentryDropped && locked && rename && renameThread !== undefined) await killAndAwait(ctrl, renameThread, rename);
     // Unlocking with the sentry still in place makes a queued RENAME fail: T stays as it was.
     if (locked) await lockConn.query('UNLOCK TABLES').catch(() => undefined);
     if (rename) await rename.catch(() => undefined);
-    if (await tableRenamed(ctrl, names)) {
-      // The RENAME won the race after all; everything was drained and verified before the sentry went.
+    const renamed = await tableRenamed(ctrl, names).catch(() => undefined);
+    if (renamed) {
+      // The RENAME completed after all; everything was drained and verified before the sentry went.
       return { stallMs: performance.now() - lockedAt, drainedRows };
     }
     await dropSentry(ctrl, names).catch(() => undefined);

@@ -7,3 +7,8 @@ export class MigrationRefused extends Error {
 export class MigrationFailed extends Error {
   override name = 'MigrationFailed';
 }
+
+/** The tables were swapped, but something reached the old table after the final drain: act now. */
+export class CutOverAuditFailed extends Error {
+  override name = 'CutOverAuditFailed';
+}

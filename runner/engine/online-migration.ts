@@ -1,5 +1,5 @@
 // One online migration, gh-ost style: shadow table, binlog stream started before a chunked copy,
-// changes applied in order, verification, then an atomic cut-over that keeps the original as `_T_old`.
+// changes applied in order, verification, then an atomic cut-over that keeps the original as `T__old`.
 import { createHash, randomInt } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
@@ -12,7 +12,7 @@ import { createChangelog, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import { cutOver } from './cut-over.ts';
 import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
-import { MigrationFailed, MigrationRefused } from './errors.ts';
+import { CutOverAuditFailed, MigrationFailed, MigrationRefused } from './errors.ts';
 import { checkBinlog, checkTable } from './preflight.ts';
 import { silentProgress, type MigrationState, type ProgressSink, type ProgressSnapshot } from './progress.ts';
 import { RowCopier } from './row-copier.ts';
@@ -140,7 +140,8 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
 
     await createChangelog(ctrl, names);
     const monitor = await open();
-    streamer = new BinlogStreamer(target, names.schema, [names.original, names.changelog], randomInt(100_000, 2 ** 31));
+    streamer = new BinlogStreamer(target, names.schema, [names.original, names.changelog], randomInt(100_000, 2 ** 31),
+      { [names.original]: mapping.key.oldColumns, [names.changelog]: ['hint', 'value'] });
     await streamer.start(await binlogPosition(ctrl));
     // Row transfers use locking reads; READ COMMITTED spares them gap locks (and deadlocks with writers).
     applier = new BinlogApplier(await open(true), streamer, names, mapping);
@@ -153,11 +154,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
       if (++heartbeatFailures >= MAX_HEARTBEAT_FAILURES) heartbeatError ??= new MigrationFailed(`heartbeat writes keep failing: ${err.message}`);
     }), HEARTBEAT_MS));
 
-    const replicas = await Promise.all((options.replicas ?? []).map(async (r, i) => {
-      const conn = await connect(r);
-      connections.push(conn);
-      return { label: `${r.host}:${r.port || i}`, conn };
-    }));
+    const replicas = (options.replicas ?? []).map((r) => ({ label: `${r.host}:${r.port}`, target: r }));
     throttler = new Throttler(monitor, replicas, names, {
       maxLagMs: options.maxLagMs ?? 1500, maxThreadsRunning: options.maxThreadsRunning ?? 50,
     });
@@ -261,6 +258,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     }
     cutOverDone = true;
     await checkCutOver(ctrl, names, shadowInfo);
+    await auditSwap(streamer, names);
     state = 'complete';
     progress.update(snapshot());
     progress.log(`cut-over complete: writers blocked ${cut.stallMs.toFixed(1)} ms; original kept as \`${names.old}\``);
@@ -286,6 +284,21 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     await ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
     progress.stop();
     for (const conn of connections) await conn.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Defence in depth: the binlog must show no write to T between the final drain and the RENAME. Such a
+ * write would sit only in the old table; say so loudly rather than report a clean migration.
+ */
+async function auditSwap(streamer: BinlogStreamer, names: TableNames): Promise<void> {
+  const between = await streamer.changesBeforeDdl(names.original, 5_000);
+  if (between === undefined) throw new CutOverAuditFailed(`the swap happened, but its RENAME was not seen in the binlog within 5 s: `
+    + `compare \`${names.original}\` with \`${names.old}\` before dropping the old table`);
+  const leaked = between.filter((c) => c.table === names.original && !c.ddl);
+  if (leaked.length > 0) {
+    throw new CutOverAuditFailed(`the swap happened, but ${leaked.length} row change(s) reached \`${names.old}\` after the final drain: `
+      + `they are not in the new \`${names.original}\`; copy them over before dropping \`${names.old}\``);
   }
 }
 

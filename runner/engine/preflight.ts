@@ -1,5 +1,6 @@
 // Checks that must pass before anything is created. Each failure names what is wrong and how to fix it.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { dropSentry } from './cut-over.ts';
 import { MigrationRefused } from './errors.ts';
 import { listForeignKeys, listTriggers, tableExists } from './table-info.ts';
 import type { TableNames } from './table-names.ts';
@@ -29,6 +30,8 @@ export async function checkTable(conn: Connection, names: TableNames): Promise<v
   if (!(await tableExists(conn, names.schema, names.original))) {
     throw new MigrationRefused(`table \`${names.schema}\`.\`${names.original}\` does not exist`);
   }
+  // A sentry left by a cut-over that died is empty and ours: remove it.
+  await dropSentry(conn, names);
   if (await tableExists(conn, names.schema, names.old)) {
     throw new MigrationRefused(`\`${names.old}\` exists (the original table kept by an earlier migration, for revert): `
       + `drop it once that migration no longer needs reverting`);

@@ -1,6 +1,8 @@
 // Decides whether the row copy may run: too many running threads on the primary, or replicas too far
 // behind (measured from the changelog heartbeat they replicate). Applying the binlog never pauses.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { connect } from '../db/connect.ts';
+import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { HEARTBEAT_ID } from './changelog.ts';
 import { MigrationFailed } from './errors.ts';
@@ -13,7 +15,9 @@ export interface ThrottleLimits {
 
 export interface Replica {
   label: string;
-  conn: Connection;
+  target: ConnectionTarget;
+  /** Opened on first use, and again after it failed (a replica may restart during a long copy). */
+  conn?: Connection;
 }
 
 const CHECK_INTERVAL_MS = 250;
@@ -63,22 +67,32 @@ export class Throttler {
       ? `Threads_running=${running} > ${this.limits.maxThreadsRunning}` : undefined;
   }
 
-  private async lagReason(): Promise<string | undefined> {
-    let worst: { label: string; lag: number } | undefined;
-    for (const replica of this.replicas) {
-      // An unreachable or hung replica counts as infinitely behind: copying waits for it.
+  /** Milliseconds since the heartbeat this replica has applied; infinite when it cannot be read. */
+  private async replicaLag(replica: Replica): Promise<{ lag: number; error?: string }> {
+    try {
+      replica.conn ??= await connect(replica.target);
       const [rows] = await replica.conn.query<RowDataPacket[]>({
         sql: `SELECT value FROM ${quoteIdent(this.names.changelog)} WHERE id = ?`, timeout: QUERY_TIMEOUT_MS,
-      }, [HEARTBEAT_ID]).catch(() => [[]] as never);
-      const lag = rows.length > 0 ? Date.now() - Number(rows[0].value) : Number.POSITIVE_INFINITY;
-      if (!worst || lag > worst.lag) worst = { label: replica.label, lag };
+      }, [HEARTBEAT_ID]);
+      return { lag: rows.length > 0 ? Date.now() - Number(rows[0].value) : Number.POSITIVE_INFINITY };
+    } catch (err) {
+      replica.conn?.destroy();
+      replica.conn = undefined;
+      return { lag: Number.POSITIVE_INFINITY, error: (err as Error).message };
+    }
+  }
+
+  private async lagReason(): Promise<string | undefined> {
+    let worst: { label: string; lag: number; error?: string } | undefined;
+    for (const replica of this.replicas) {
+      const { lag, error } = await this.replicaLag(replica);
+      if (!worst || lag > worst.lag) worst = { label: replica.label, lag, error };
     }
     this.replicaLagMs = worst && Number.isFinite(worst.lag) ? worst.lag : 0;
-    if (worst && worst.lag > this.limits.maxLagMs) {
-      return Number.isFinite(worst.lag) ? `replica ${worst.label} lag ${worst.lag} ms > ${this.limits.maxLagMs} ms`
-        : `replica ${worst.label} has no heartbeat yet`;
-    }
-    return undefined;
+    if (!worst || worst.lag <= this.limits.maxLagMs) return undefined;
+    if (worst.error) return `replica ${worst.label} unreachable: ${worst.error}`;
+    return Number.isFinite(worst.lag) ? `replica ${worst.label} lag ${worst.lag} ms > ${this.limits.maxLagMs} ms`
+      : `replica ${worst.label} has no heartbeat yet`;
   }
 
   /** Resolves once nothing throttles; calls `onWait` with the reason while waiting. */
@@ -92,5 +106,6 @@ export class Throttler {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    for (const replica of this.replicas) replica.conn?.destroy();
   }
 }

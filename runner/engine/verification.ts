@@ -32,16 +32,18 @@ async function openSnapshots(target: ConnectionTarget, ctrl: Connection, names: 
     const [lockConn, a, b] = opened;
     await lockConn.query('SET SESSION lock_wait_timeout = ?', [lockWaitSeconds]);
     for (let attempt = 1; ; attempt++) {
-      await lockConn.query(`LOCK TABLES ${quoteIdent(names.original)} READ`);
-      const lockedAt = performance.now();
+      let lockedAt = 0;
       try {
+        // A long write transaction on T makes the lock wait: that is retried too.
+        await lockConn.query(`LOCK TABLES ${quoteIdent(names.original)} READ`);
+        lockedAt = performance.now();
         await applier.waitForMarker(await writeMarker(ctrl, names), DRAIN_UNDER_LOCK_MS);
         for (const conn of [a, b]) await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
         await lockConn.query('UNLOCK TABLES');
         await lockConn.end();
         return { conns: [a, b], lockMs: performance.now() - lockedAt };
       } catch (err) {
-        await lockConn.query('UNLOCK TABLES');
+        await lockConn.query('UNLOCK TABLES').catch(() => undefined);
         if (applier.error || attempt >= LOCK_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }

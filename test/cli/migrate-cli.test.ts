@@ -40,7 +40,7 @@ describe('schemabot migrate (CLI)', () => {
     expect(run.stderr).toMatch(/copying .*rows\/s/);
     expect(run.stderr).toMatch(/cut-over complete: writers blocked [\d.]+ ms/);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ table: 't', oldTable: '_t_old', rowsCopied: 2000, verifiedRows: 2000 });
+    expect(JSON.parse(run.stdout)).toMatchObject({ table: 't', oldTable: 't__old', rowsCopied: 2000, verifiedRows: 2000 });
     const [cols] = await conn.query<RowDataPacket[]>('SHOW COLUMNS FROM t');
     expect(cols.map((c) => c.Field)).toEqual(['id', 'v', 'w']);
     await conn.end();

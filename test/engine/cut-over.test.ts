@@ -1,5 +1,5 @@
 // Cut-over under a live write load: no write lost or altered across the swap, ids never reused, the
-// original kept as _T_old, and a postponed cut-over keeps applying the binlog until released.
+// original kept as T__old, and a postponed cut-over keeps applying the binlog until released.
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { WriteLoad } from '../../runner/embedded/write-load.ts';
@@ -13,8 +13,8 @@ const CREATE = (name: string) => `CREATE TABLE \`${name}\` (id INT NOT NULL PRIM
   at DATETIME(6) NULL, note TEXT NULL)`;
 
 describe('cut-over', () => {
-  // Lower-case names sort after their `_T_old` sentry, upper-case and digits before it: the RENAME
-  // waits on a different lock first, and both orders must swap safely.
+  // The shadow `_T_gho` sorts before lower-case names and after upper-case ones and digits: the swap
+  // must be safe in every order.
   for (const table of ['t', 'Orders', '2fa']) {
     it(`loses no write made before, during or after the swap (table \`${table}\`)`, async () => {
       const { target, conn } = await freshDatabase('cutover');
@@ -37,7 +37,7 @@ describe('cut-over', () => {
       await conn.query(`ALTER TABLE \`${twin}\` ${alter}`);
       expect(await definitionOf(conn, table)).toBe(await definitionOf(conn, twin));
       expect(await tableRows(conn, table, ['id'])).toEqual(await tableRows(conn, twin, ['id']));
-      const [[kept]] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`_${table}_old\``);
+      const [[kept]] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${table}__old\``);
       expect(Number(kept.n)).toBeGreaterThan(0);
       await conn.end();
     });

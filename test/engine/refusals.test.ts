@@ -60,9 +60,9 @@ describe('refusals leave the table untouched', () => {
       setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)'], alter: 'RENAME TO t2', message: /renaming the table/,
     },
     {
-      name: 'a kept _T_old from an earlier migration',
-      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)', 'CREATE TABLE _t_old (id INT PRIMARY KEY)'],
-      alter: 'ADD COLUMN c INT', message: /`_t_old` exists/,
+      name: 'a kept T__old from an earlier migration',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)', 'CREATE TABLE t__old (id INT PRIMARY KEY)'],
+      alter: 'ADD COLUMN c INT', message: /`t__old` exists/,
     },
     {
       name: 'narrowing that would truncate values',

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { isDdlOn } from '../../runner/engine/binlog-streamer.ts';
+
+describe('DDL on the migrated table (read from binlog query events)', () => {
+  const on = (q: string) => isDdlOn(q, 'db', 'db', 't');
+
+  it('sees every statement that changes the table', () => {
+    for (const q of ['ALTER TABLE t ADD COLUMN x INT', 'alter online table `db`.`t` force', 'TRUNCATE t', 'TRUNCATE TABLE `t`',
+      'RENAME TABLE a TO b, t TO t2', 'DROP TABLE IF EXISTS a, t', 'CREATE OR REPLACE TABLE t (id INT)', 'CREATE UNIQUE INDEX i ON t (a)',
+      'DROP INDEX i ON `t`', 'SET STATEMENT max_statement_time=60 FOR ALTER TABLE t ADD x INT', '/* note */ ALTER TABLE t ENGINE=InnoDB']) {
+      expect(on(q), q).toBe(true);
+    }
+  });
+
+  it('ignores other tables, including its own helpers and names that only appear inside the statement', () => {
+    for (const q of ['ALTER TABLE `_t_gho` ADD KEY `t` (`t`)', 'ALTER TABLE orders ADD COLUMN t INT', 'CREATE TABLE `t__old` (id INT)',
+      'DROP TABLE IF EXISTS `_t_gho`, `_t_ghc`', 'ALTER TABLE other.t ADD x INT', 'INSERT INTO t VALUES (1)', 'ALTER TABLE tt ADD x INT']) {
+      expect(on(q), q).toBe(false);
+    }
+  });
+});
