@@ -114,11 +114,14 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
   let applier: BinlogApplier | undefined;
   let throttler: Throttler | undefined;
   let cutOverDone = false;
+  /** Only the holder of the table's lock may touch its helper tables (another run may own them). */
+  let ownsTable = false;
   let state: MigrationState = 'preparing';
 
   try {
     const [[{ got }]] = await ctrl.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [lockName(names)]);
     if (Number(got) !== 1) throw new MigrationRefused(`another migration is running on \`${names.original}\``);
+    ownsTable = true;
     await checkBinlog(ctrl);
     await checkTable(ctrl, names);
 
@@ -281,7 +284,7 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
       // The stream is being torn down either way; the helper tables must still go.
     }
     const cleanup = cutOverDone ? [names.changelog] : [names.shadow, names.changelog];
-    await ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
+    if (ownsTable) await ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
     progress.stop();
     for (const conn of connections) await conn.end().catch(() => undefined);
   }

@@ -151,4 +151,24 @@ describe('refusals leave the table untouched', () => {
     expect(tables.map((r) => Object.values(r)[0])).toEqual(['t']);
     await conn.end();
   });
+
+  it('refuses a second migration of the same table without touching the first one', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query(seed(500, 'seq'));
+    let release!: () => void;
+    let gateReached!: () => void;
+    const reached = new Promise<void>((r) => { gateReached = r; });
+    const first = runOnlineMigration({
+      target, table: 't', alter: 'MODIFY v BIGINT',
+      postponeCutover: { describe: () => 'test', wait: () => { gateReached(); return new Promise<void>((r) => { release = r; }); } },
+    });
+    await reached;
+    await expect(runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT' })).rejects.toThrow(/another migration is running on `t`/);
+    release();
+    await first;
+    const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+    expect(col.Type).toBe('bigint(20)');
+    await conn.end();
+  });
 });
