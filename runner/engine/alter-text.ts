@@ -1,16 +1,9 @@
 // Light analysis of the user's ALTER clauses: column renames, and clauses an online migration cannot run.
+import { IDENT as NAME, unquoteIdent } from '../db/quote.ts';
+import { maskSql } from '../db/sql-text.ts';
 import { MigrationRefused } from './errors.ts';
 
-const IDENT = '(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)';
-
-function unquote(ident: string): string {
-  return ident.startsWith('`') ? ident.slice(1, -1).replace(/``/g, '`') : ident;
-}
-
-/** Blanks out string literals and comments so that keywords inside them are not matched. */
-function maskLiterals(sql: string): string {
-  return sql.replace(/`(?:[^`]|``)*`/g, (m) => m.replace(/['"#-]/g, '_')).replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|\/\*[\s\S]*?\*\/|(?:--\s|#)[^\n]*/g, (m) => ' '.repeat(m.length));
-}
+const IDENT = `(${NAME})`;
 
 export interface AlterAnalysis {
   /** old column name → new column name */
@@ -20,7 +13,7 @@ export interface AlterAnalysis {
 export function analyzeAlter(alter: string): AlterAnalysis {
   const text = alter.trim().replace(/;\s*$/, '');
   if (!text) throw new MigrationRefused('the ALTER is empty');
-  const masked = maskLiterals(text);
+  const masked = maskSql(text);
   if (/^\s*ALTER\s+TABLE\b/i.test(masked)) {
     throw new MigrationRefused('pass only the ALTER clauses (e.g. "ADD COLUMN c INT"), not "ALTER TABLE <name>"');
   }
@@ -31,15 +24,13 @@ export function analyzeAlter(alter: string): AlterAnalysis {
     throw new MigrationRefused('tablespace operations cannot run as an online migration');
   }
   const renames = new Map<string, string>();
-  const change = new RegExp(`\\bCHANGE\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?${IDENT}\\s+${IDENT}`, 'gid');
-  const rename = new RegExp(`\\bRENAME\\s+COLUMN\\s+${IDENT}\\s+TO\\s+${IDENT}`, 'gid');
+  const change = new RegExp(`\\bCHANGE\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?${IDENT}\\s+${IDENT}`, 'gi');
+  const rename = new RegExp(`\\bRENAME\\s+COLUMN\\s+${IDENT}\\s+TO\\s+${IDENT}`, 'gi');
   for (const re of [change, rename]) {
     for (const m of masked.matchAll(re)) {
-      // The masked text keeps every offset, so the names are read back from the original text.
-      const [fromStart, fromEnd] = m.indices![1];
-      const [toStart, toEnd] = m.indices![2];
-      const from = unquote(text.slice(fromStart, fromEnd));
-      const to = unquote(text.slice(toStart, toEnd));
+      // Masking keeps identifiers as they are.
+      const from = unquoteIdent(m[1]);
+      const to = unquoteIdent(m[2]);
       if (from !== to) renames.set(from, to);
     }
   }

@@ -7,14 +7,12 @@ import type { BinlogStreamer, Row, RowChange } from './binlog-streamer.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { isDataError, isRetryable, isSharedKeyRace, mysqlErrno } from './mysql-errors.ts';
-import { backoff } from './retry.ts';
-import { transferRows, transferRowsThroughClient } from './row-transfer.ts';
+import { mysqlErrno } from './mysql-errors.ts';
+import { inTransferTransaction, transferFailure, transferRows, transferRowsThroughClient } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 const TAKE_MAX = 20_000;
 const STATEMENT_KEYS = 1_000;
-const MAX_ATTEMPTS = 30;
 
 /** Binlog key values → SQL parameters. */
 function toParam(value: unknown): unknown {
@@ -126,35 +124,24 @@ export class BinlogApplier {
     if (pending.size === 0) return;
     const keys = [...pending.values()];
     pending.clear();
-    let verb: 'INSERT' | 'REPLACE' = 'INSERT';
-    for (let attempt = 1; ; attempt++) {
+    for (const verb of ['INSERT', 'REPLACE'] as const) {
       try {
-        await this.transfer(keys, verb);
+        await inTransferTransaction(this.conn, this.mapping, () => this.transfer(keys, verb));
         break;
       } catch (err) {
-        await this.conn.query('ROLLBACK').catch(() => undefined);
-        if ((isRetryable(err) || isSharedKeyRace(err, this.mapping.key.newIndex)) && attempt < MAX_ATTEMPTS) {
-          await backoff(attempt);
-          continue;
+        if (mysqlErrno(err) !== 1062 || verb === 'REPLACE') {
+          throw transferFailure(err, 'applying binlog changes to the shadow table', 'a row written during the migration');
         }
-        if (mysqlErrno(err) === 1062 && verb === 'INSERT') {
-          // A secondary unique key collides with a row whose own change is still ahead in the stream
-          // (or with a real duplicate): REPLACE keeps going, verification before cut-over catches loss.
-          this.conflicts.push((err as Error).message);
-          verb = 'REPLACE';
-          continue;
-        }
-        if (isDataError(err)) {
-          throw new MigrationFailed(`a row written during the migration does not fit the new definition: ${(err as Error).message}`);
-        }
-        throw new MigrationFailed(`applying binlog changes to the shadow table failed: ${(err as Error).message}`);
+        // A secondary unique key collides with a row whose own change is still ahead in the stream
+        // (or with a real duplicate): REPLACE keeps going, verification before cut-over catches loss.
+        this.conflicts.push((err as Error).message);
       }
     }
     this.rowsApplied += keys.length;
   }
 
+  /** Runs inside the caller's transaction. */
   private async transfer(keys: KeyValues[], verb: 'INSERT' | 'REPLACE'): Promise<void> {
-    await this.conn.query('BEGIN');
     for (let i = 0; i < keys.length; i += STATEMENT_KEYS) {
       const slice = keys.slice(i, i + STATEMENT_KEYS);
       const scope = { original: keyIn(this.mapping.key.oldColumns, slice), shadow: keyIn(this.mapping.key.newColumns, slice) };
@@ -165,7 +152,6 @@ export class BinlogApplier {
         await transferRows(this.conn, this.names, this.mapping, scope, verb);
       }
     }
-    await this.conn.query('COMMIT');
   }
 
   /** Resolves once the marker has been seen, i.e. every change written before it is applied. */

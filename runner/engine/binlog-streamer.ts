@@ -2,6 +2,8 @@
 // changes in binlog order. Started before the copy so that no change can slip between copy and stream.
 import ZongJi from '@vlasky/zongji';
 import type { ConnectionTarget } from '../db/dsn.ts';
+import { IDENT, unquoteIdent } from '../db/quote.ts';
+import { maskSql } from '../db/sql-text.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -30,7 +32,7 @@ interface ZongJiRowsEvent {
   query?: string;
 }
 
-const PART = '(?:`(?:[^`]|``)+`|[\\w$]+)';
+const PART = IDENT;
 const NAME = `(${PART}(?:\\s*\\.\\s*${PART})?)`;
 const LIST = `(${NAME}(?:\\s*,\\s*${NAME})*)`;
 const TARGETS: RegExp[] = [
@@ -43,20 +45,16 @@ const TARGETS: RegExp[] = [
   new RegExp(`^DROP\\s+INDEX\\s+(?:IF\\s+EXISTS\\s+)?${PART}\\s+ON\\s+${NAME}`, 'i'),
 ];
 
-function unquotePart(part: string): string {
-  return part.startsWith('`') ? part.slice(1, -1).replace(/``/g, '`') : part;
-}
-
 /** The tables a DDL statement changes, as [schema or undefined, table]; empty when it is not such DDL. */
 export function ddlTargets(query: string): Array<[string | undefined, string]> {
-  const text = query.replace(/\/\*[\s\S]*?\*\//g, ' ').trim().replace(/^SET\s+STATEMENT\s+[\s\S]+?\s+FOR\s+/i, '');
+  const text = maskSql(query).trim().replace(/^SET\s+STATEMENT\s+[\s\S]+?\s+FOR\s+/i, '');
   for (const re of TARGETS) {
     const m = re.exec(text);
     if (!m) continue;
     const names = [...m[1].matchAll(new RegExp(NAME, 'g'))].map((n) => n[1])
       .filter((n) => !/^(TO|IF|EXISTS)$/i.test(n));
     return names.map((n) => {
-      const parts = [...n.matchAll(new RegExp(PART, 'g'))].map((p) => unquotePart(p[0]));
+      const parts = [...n.matchAll(new RegExp(PART, 'g'))].map((p) => unquoteIdent(p[0]));
       return parts.length === 2 ? [parts[0], parts[1]] : [undefined, parts[0]];
     });
   }
@@ -81,7 +79,6 @@ export class BinlogStreamer {
   private waiter: (() => void) | undefined;
   private paused = false;
   private failure: Error | undefined;
-  eventsSeen = 0;
 
   /**
    * `tables[0]` is the original table (watched for DDL too); `columns` names, per table, the columns
@@ -125,7 +122,6 @@ export class BinlogStreamer {
     }
     const table = event.tableMap[event.tableId]?.tableName;
     if (!table) return;
-    this.eventsSeen++;
     const keep = this.columns[table] ?? [];
     const project = (row: Row): Row => Object.fromEntries(keep.map((c) => [c, row[c]]));
     for (const row of event.rows) {
@@ -190,10 +186,6 @@ export class BinlogStreamer {
   /** Puts changes taken but not applied back at the head of the queue. */
   requeue(changes: RowChange[]): void {
     if (changes.length > 0) this.queue = [...changes, ...this.queue];
-  }
-
-  get backlog(): number {
-    return this.queue.length;
   }
 
   stop(): void {

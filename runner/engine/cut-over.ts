@@ -22,7 +22,7 @@ import { rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { showCreateTable } from './table-info.ts';
+import { showCreateTable, tableExists } from './table-info.ts';
 import { SENTRY_COMMENT, type TableNames } from './table-names.ts';
 
 
@@ -173,7 +173,8 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
     // Unlocking with the sentry still in place makes a queued RENAME fail: T stays as it was.
     if (locked) await lockConn.query('UNLOCK TABLES').catch(() => undefined);
     if (rename) await rename.catch(() => undefined);
-    const renamed = await tableRenamed(ctrl, names).catch(() => undefined);
+    // The shadow table's name is gone exactly when the RENAME happened.
+    const renamed = await tableExists(ctrl, names.schema, names.shadow).then((exists) => !exists, () => false);
     if (renamed) {
       // The RENAME completed after all; everything was drained and verified before the sentry went.
       return { stallMs: performance.now() - lockedAt, drainedRows };
@@ -184,10 +185,4 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
   } finally {
     for (const conn of conns) await conn.end().catch(() => undefined);
   }
-}
-
-async function tableRenamed(ctrl: Connection, names: TableNames): Promise<boolean> {
-  const [rows] = await ctrl.query<RowDataPacket[]>(
-    'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.shadow]);
-  return rows.length === 0;
 }

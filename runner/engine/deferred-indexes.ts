@@ -10,7 +10,9 @@ import type { BinlogApplier } from './binlog-applier.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { mysqlErrno } from './mysql-errors.ts';
+import { uniqueKeyViolation } from './row-transfer.ts';
 import { showCreateTable, type TableInfo } from './table-info.ts';
+import { comparableCreateTable } from '../schema/table-model.ts';
 import type { TableNames } from './table-names.ts';
 
 export interface DeferredIndexes {
@@ -22,10 +24,6 @@ export interface DeferredIndexes {
 }
 
 const INDEX_LINE = /^\s*((?:UNIQUE |FULLTEXT |SPATIAL )?KEY) `((?:[^`]|``)+)` (.*?),?$/;
-
-function comparable(definition: string): string {
-  return definition.replace(/ AUTO_INCREMENT=\d+/, '');
-}
 
 export async function dropDeferrableIndexes(conn: Connection, names: TableNames, mapping: ColumnMapping,
   shadow: TableInfo): Promise<DeferredIndexes | undefined> {
@@ -70,7 +68,7 @@ export async function rebuildIndexes(conn: Connection, names: TableNames, deferr
     } catch (err) {
       if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) continue;
       if (mysqlErrno(err) === 1062) {
-        throw new MigrationFailed(`the original table has rows that violate a unique key of the new definition: ${(err as Error).message}`);
+        throw uniqueKeyViolation(err);
       }
       throw new MigrationFailed(`rebuilding the shadow table's indexes failed: ${(err as Error).message}`);
     } finally {
@@ -78,7 +76,7 @@ export async function rebuildIndexes(conn: Connection, names: TableNames, deferr
     }
   }
   const rebuilt = await showCreateTable(conn, names.shadow);
-  if (comparable(rebuilt) !== comparable(deferred.definition)) {
+  if (comparableCreateTable(rebuilt) !== comparableCreateTable(deferred.definition)) {
     throw new MigrationFailed(`the shadow table's definition changed while rebuilding its indexes:\n${rebuilt}`);
   }
 }

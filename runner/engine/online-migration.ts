@@ -229,13 +229,12 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
       ]);
     }
 
-    const activeApplierForVerify = applier;
     const verify = async () => {
       state = 'verifying';
       progress.update(snapshot());
-      const conflicts = activeApplierForVerify.conflicts.length;
+      const conflicts = activeApplier.conflicts.length;
       await catchUp();
-      const result = await verifyShadow(target, ctrl, names, mapping, activeApplierForVerify, lockWaitSeconds);
+      const result = await verifyShadow(target, ctrl, names, mapping, activeApplier, lockWaitSeconds);
       progress.log(`verified: ${result.original.rows} rows, checksums match`);
       return { result, conflicts };
     };
@@ -271,9 +270,6 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
       verifyLockMs: verified.result.lockMs, copySeconds,
       durationSeconds: (performance.now() - startedAt) / 1000,
     };
-  } catch (err) {
-    state = 'failed';
-    throw err;
   } finally {
     for (const timer of timers) clearInterval(timer);
     throttler?.stop();
@@ -310,6 +306,6 @@ async function checkCutOver(ctrl: Connection, names: TableNames, expected: Table
   const live = await readTableInfo(ctrl, names.schema, names.original);
   const kept = await readTableInfo(ctrl, names.schema, names.old).catch(() => undefined);
   if (JSON.stringify(live.columns) !== JSON.stringify(expected.columns) || !kept) {
-    throw new MigrationFailed(`after cut-over \`${names.original}\` does not have the new definition or \`${names.old}\` is missing`);
+    throw new CutOverAuditFailed(`after the swap \`${names.original}\` does not have the new definition or \`${names.old}\` is missing`);
   }
 }

@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 
 export type MigrationState =
-  | 'preparing' | 'copying' | 'building-indexes' | 'catching-up' | 'ready-to-cutover' | 'verifying' | 'cutting-over' | 'complete' | 'failed';
+  | 'preparing' | 'copying' | 'building-indexes' | 'catching-up' | 'ready-to-cutover' | 'verifying' | 'cutting-over' | 'complete';
 
 export interface ProgressSnapshot {
   state: MigrationState;

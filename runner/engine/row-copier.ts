@@ -4,11 +4,9 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { MigrationFailed } from './errors.ts';
 import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
-import { isDataError, isRetryable, isSharedKeyRace, mysqlErrno } from './mysql-errors.ts';
-import { backoff } from './retry.ts';
-import { transferRows } from './row-transfer.ts';
+import { mysqlErrno } from './mysql-errors.ts';
+import { inTransferTransaction, transferFailure, transferRows, uniqueKeyViolation } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 export interface CopierOptions {
@@ -28,7 +26,6 @@ export interface CopyHooks {
 const MIN_CHUNK = 500;
 const MAX_CHUNK = 100_000;
 const DUPLICATE_RETRIES = 3;
-const MAX_ATTEMPTS = 30;
 
 export class RowCopier {
   rowsCopied = 0;
@@ -54,10 +51,6 @@ export class RowCopier {
     });
     this.maxKey = rows.length > 0 ? (rows[0] as unknown as KeyValues) : undefined;
     this.done = this.maxKey === undefined;
-  }
-
-  get finished(): boolean {
-    return this.done;
   }
 
   async run(hooks: CopyHooks): Promise<void> {
@@ -96,36 +89,19 @@ export class RowCopier {
       original: keyRange(this.mapping.key.oldColumns, this.lastKey, upper),
       shadow: keyRange(this.mapping.key.newColumns, this.lastKey, upper),
     };
-    let duplicates = 0;
-    for (let attempt = 1; ; attempt++) {
+    for (let duplicates = 0; ; duplicates++) {
       try {
-        await this.conn.query('BEGIN');
-        const copied = await transferRows(this.conn, this.names, this.mapping, scope);
-        await this.conn.query('COMMIT');
+        const copied = await inTransferTransaction(this.conn, this.mapping,
+          () => transferRows(this.conn, this.names, this.mapping, scope));
         this.lastKey = upper;
         this.done = last;
         this.rowsCopied += copied;
         return copied;
       } catch (err) {
-        await this.conn.query('ROLLBACK').catch(() => undefined);
-        const errno = mysqlErrno(err);
-        if ((isRetryable(err) || isSharedKeyRace(err, this.mapping.key.newIndex)) && attempt < MAX_ATTEMPTS) {
-          await backoff(attempt);
-          continue;
-        }
-        if (errno === 1062 && duplicates < DUPLICATE_RETRIES) {
-          // Possibly a row whose change is still in flight in the binlog: catch up, then retry.
-          duplicates++;
-          await hooks.catchUp();
-          continue;
-        }
-        if (errno === 1062) {
-          throw new MigrationFailed(`the original table has rows that violate a unique key of the new definition: ${(err as Error).message}`);
-        }
-        if (isDataError(err)) {
-          throw new MigrationFailed(`a row of the original table does not fit the new definition: ${(err as Error).message}`);
-        }
-        throw new MigrationFailed(`copying rows failed: ${(err as Error).message}`);
+        if (mysqlErrno(err) !== 1062) throw transferFailure(err, 'copying rows', 'a row of the original table');
+        if (duplicates >= DUPLICATE_RETRIES) throw uniqueKeyViolation(err);
+        // Possibly a row whose change is still in flight in the binlog: catch up, then retry.
+        await hooks.catchUp();
       }
     }
   }

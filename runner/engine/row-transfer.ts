@@ -5,6 +5,9 @@
 import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
+import { MigrationFailed } from './errors.ts';
+import { isDataError, isRetryable, isSharedKeyRace } from './mysql-errors.ts';
+import { backoff } from './retry.ts';
 import type { TableNames } from './table-names.ts';
 
 export interface KeyPredicate {
@@ -56,4 +59,41 @@ export async function transferRowsThroughClient(reader: Connection, writer: Conn
     await writer.query(`${verb} INTO ${quoteIdent(names.shadow)} (${quoteList(mapping.written.map((c) => c.new.name))}) VALUES ?`,
       [rows]);
   }
+}
+
+const MAX_ATTEMPTS = 30;
+
+/**
+ * Runs `work` in one transaction on `conn`, rolling back and retrying what is only contention:
+ * deadlocks, lock-wait timeouts, and the copy and applier writing the same shared key at once.
+ * Anything else is rethrown for the caller to judge.
+ */
+export async function inTransferTransaction<T>(conn: Connection, mapping: ColumnMapping, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await conn.query('BEGIN');
+      const result = await work();
+      await conn.query('COMMIT');
+      return result;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if ((isRetryable(err) || isSharedKeyRace(err, mapping.key.newIndex)) && attempt < MAX_ATTEMPTS) {
+        await backoff(attempt);
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+/** A duplicate that survived catching up: the data itself violates a new unique key. */
+export function uniqueKeyViolation(err: unknown): MigrationFailed {
+  return new MigrationFailed(`the original table has rows that violate a unique key of the new definition: ${(err as Error).message}`);
+}
+
+/** A failed transfer, named for what it was doing (`rows` says whose rows, for values that do not fit). */
+export function transferFailure(err: unknown, action: string, rows: string): MigrationFailed {
+  if (err instanceof MigrationFailed) return err;
+  if (isDataError(err)) return new MigrationFailed(`${rows} does not fit the new definition: ${(err as Error).message}`);
+  return new MigrationFailed(`${action} failed: ${(err as Error).message}`);
 }

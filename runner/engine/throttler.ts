@@ -27,8 +27,6 @@ const MAX_FAILED_CHECKS = 40;
 
 export class Throttler {
   reason: string | undefined;
-  /** Highest replica lag seen at the last check, in ms. */
-  replicaLagMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private failedChecks = 0;
@@ -88,7 +86,6 @@ export class Throttler {
       const { lag, error } = await this.replicaLag(replica);
       if (!worst || lag > worst.lag) worst = { label: replica.label, lag, error };
     }
-    this.replicaLagMs = worst && Number.isFinite(worst.lag) ? worst.lag : 0;
     if (!worst || worst.lag <= this.limits.maxLagMs) return undefined;
     if (worst.error) return `replica ${worst.label} unreachable: ${worst.error}`;
     return Number.isFinite(worst.lag) ? `replica ${worst.label} lag ${worst.lag} ms > ${this.limits.maxLagMs} ms`

@@ -3,6 +3,8 @@
 // (`-- schemabot:renamed-from old_name`) and lint suppressions (`-- schemabot:ignore CODE reason`).
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import { IDENT, unquoteIdent } from '../db/quote.ts';
+import { maskSql } from '../db/sql-text.ts';
 
 export interface Suppression {
   codes: string[];
@@ -33,41 +35,7 @@ export interface SchemaFileError {
   message: string;
 }
 
-const NAME = '(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)';
-
-function unquote(name: string): string {
-  return name.startsWith('`') ? name.slice(1, -1).replace(/``/g, '`') : name;
-}
-
-/**
- * Blanks comments and the contents of string literals in one pass (so that an apostrophe inside a
- * comment, or a `;` inside a string, is not mistaken for syntax), keeping every offset and newline.
- */
-export function maskSql(sql: string): string {
-  let out = '';
-  let i = 0;
-  const blank = (text: string) => text.replace(/[^\n]/g, ' ');
-  while (i < sql.length) {
-    const c = sql[i];
-    const rest = sql.slice(i);
-    let m: RegExpExecArray | null;
-    if ((m = /^(--(?=\s|$)|#)[^\n]*/.exec(rest)) || (m = /^\/\*[\s\S]*?(\*\/|$)/.exec(rest))) {
-      out += blank(m[0]);
-    } else if (c === "'" || c === '"') {
-      m = new RegExp(`^${c}(?:[^${c}\\\\]|\\\\[\\s\\S]|${c}${c})*(${c}|$)`).exec(rest)!;
-      out += c + blank(m[0].slice(1, -1)) + (m[0].length > 1 ? c : '');
-    } else if (c === '`') {
-      m = /^`(?:[^`]|``)*(`|$)/.exec(rest)!;
-      out += m[0];
-    } else {
-      out += c;
-      i++;
-      continue;
-    }
-    i += m[0].length;
-  }
-  return out;
-}
+const NAME = `(${IDENT})`;
 
 export function parseSchemaFile(path: string, text: string): SchemaFile | SchemaFileError {
   const masked = maskSql(text);
@@ -86,7 +54,7 @@ export function parseSchemaFile(path: string, text: string): SchemaFile | Schema
   }
 
   const file: SchemaFile = {
-    path, table: unquote(header[1]), sql: text.trimEnd().replace(/;$/, ''), statementLine,
+    path, table: unquoteIdent(header[1]), sql: text.trimEnd().replace(/;$/, ''), statementLine,
     columnLines: new Map(), indexLines: new Map(), renamedFrom: new Map(), suppressions: [],
   };
   const rawLines = text.split('\n');
@@ -113,13 +81,13 @@ export function parseSchemaFile(path: string, text: string): SchemaFile | Schema
     const m = element.exec(trimmed);
     if (!m) return;
     if (m[1]) file.indexLines.set('PRIMARY', lineNo);
-    else if (m[2]) file.indexLines.set(unquote(m[2]), lineNo);
-    else if (m[3]) file.indexLines.set(unquote(m[3]), lineNo);
+    else if (m[2]) file.indexLines.set(unquoteIdent(m[2]), lineNo);
+    else if (m[3]) file.indexLines.set(unquoteIdent(m[3]), lineNo);
     else if (m[5] && !/^(UNIQUE|FULLTEXT|SPATIAL|KEY|INDEX|CONSTRAINT)$/i.test(m[5])) {
-      const column = unquote(m[5]);
+      const column = unquoteIdent(m[5]);
       file.columnLines.set(column, lineNo);
       const rename = new RegExp(`--\\s*schemabot:renamed-from\\s+${NAME}`).exec(raw);
-      if (rename) file.renamedFrom.set(column, unquote(rename[1]));
+      if (rename) file.renamedFrom.set(column, unquoteIdent(rename[1]));
     }
   });
   return file;

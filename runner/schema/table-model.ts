@@ -1,5 +1,7 @@
 // The canonical model of a table, read from the server's own SHOW CREATE TABLE: one definition per
 // line, already normalised by the server, so two tables are equal exactly when their texts are.
+import { QUOTED_IDENT, unquoteIdent } from '../db/quote.ts';
+
 export interface ColumnModel {
   name: string;
   /** Everything after the quoted name, e.g. `int(11) NOT NULL DEFAULT 0`. */
@@ -42,11 +44,6 @@ export interface TableModel {
   createTable: string;
 }
 
-function unquoteIdent(quoted: string): string {
-  return quoted.slice(1, -1).replace(/``/g, '`');
-}
-
-const IDENT = '`(?:[^`]|``)+`';
 
 /** The key parts: the first parenthesised list, read with quotes and nesting in mind. */
 function keyParts(text: string): string[] {
@@ -76,7 +73,7 @@ function keyParts(text: string): string[] {
 }
 
 function partColumn(part: string): string {
-  const m = new RegExp(`^${IDENT}`).exec(part);
+  const m = new RegExp(`^${QUOTED_IDENT}`).exec(part);
   return m ? unquoteIdent(m[0]) : part;
 }
 
@@ -95,7 +92,7 @@ export function parseTableOptions(text: string): Map<string, string> {
 
 export function parseCreateTable(createTable: string): TableModel {
   const lines = createTable.split('\n');
-  const header = new RegExp(`^CREATE TABLE (${IDENT}) \\($`).exec(lines[0]);
+  const header = new RegExp(`^CREATE TABLE (${QUOTED_IDENT}) \\($`).exec(lines[0]);
   if (!header) throw new Error(`unexpected SHOW CREATE TABLE output: ${lines[0]}`);
   const model: TableModel = {
     name: unquoteIdent(header[1]), columns: [], indexes: [], constraints: [], options: new Map(), others: [], createTable,
@@ -103,7 +100,7 @@ export function parseCreateTable(createTable: string): TableModel {
   let i = 1;
   for (; i < lines.length && !lines[i].startsWith(')'); i++) {
     const line = lines[i].trim().replace(/,$/, '');
-    const column = new RegExp(`^(${IDENT}) (.*)$`).exec(line);
+    const column = new RegExp(`^(${QUOTED_IDENT}) (.*)$`).exec(line);
     if (column) {
       model.columns.push({ name: unquoteIdent(column[1]), definition: column[2] });
       continue;
@@ -113,14 +110,14 @@ export function parseCreateTable(createTable: string): TableModel {
       model.indexes.push({ name: 'PRIMARY', kind: 'PRIMARY', definition: line, parts, columns: parts.map(partColumn) });
       continue;
     }
-    const index = new RegExp(`^(UNIQUE |FULLTEXT |SPATIAL )?KEY (${IDENT})`).exec(line);
+    const index = new RegExp(`^(UNIQUE |FULLTEXT |SPATIAL )?KEY (${QUOTED_IDENT})`).exec(line);
     if (index) {
       const kind = (index[1]?.trim() ?? 'INDEX') as IndexKind;
       const parts = keyParts(line.slice(index[0].length));
       model.indexes.push({ name: unquoteIdent(index[2]), kind, definition: line, parts, columns: parts.map(partColumn) });
       continue;
     }
-    const constraint = new RegExp(`^CONSTRAINT (${IDENT}) (FOREIGN KEY|CHECK)`).exec(line);
+    const constraint = new RegExp(`^CONSTRAINT (${QUOTED_IDENT}) (FOREIGN KEY|CHECK)`).exec(line);
     if (constraint) {
       model.constraints.push({ name: unquoteIdent(constraint[1]), kind: constraint[2] as ConstraintModel['kind'], definition: line });
       continue;
@@ -136,6 +133,7 @@ export function parseCreateTable(createTable: string): TableModel {
   return model;
 }
 
+// SHOW CREATE TABLE always quotes identifiers, hence QUOTED_IDENT throughout.
 const TEXT_TYPE = /^(?:char|varchar|tinytext|text|mediumtext|longtext|enum|set)(?:\((?:'(?:[^']|'')*'|[^)'])*\))?/;
 
 /**

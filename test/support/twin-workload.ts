@@ -5,6 +5,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { WriteOperation } from '../../runner/embedded/write-load.ts';
 import { quoteIdent, quoteList } from '../../runner/db/quote.ts';
 import type { ColumnInfo, TableInfo } from '../../runner/engine/table-info.ts';
+import { comparableCreateTable } from '../../runner/schema/table-model.ts';
 import { randomValue, seededRandom, type Random } from './random-values.ts';
 
 export type ValueOverrides = Record<string, (rnd: Random) => unknown>;
@@ -92,5 +93,5 @@ export async function tableRows(conn: Connection, table: string, orderBy: string
 /** SHOW CREATE TABLE without the table name and AUTO_INCREMENT counter, for comparing definitions. */
 export async function definitionOf(conn: Connection, table: string): Promise<string> {
   const [[row]] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteIdent(table)}`);
-  return String(row['Create Table']).replace(/^CREATE TABLE `[^`]+`/, 'CREATE TABLE x').replace(/ AUTO_INCREMENT=\d+/, '');
+  return comparableCreateTable(String(row['Create Table']));
 }
