@@ -32,8 +32,8 @@ async function planDemoChange(target: ConnectionTarget, out: (line: string) => v
     const plan = await planSchema({ target, schemaDir: dir, root: dir });
     out(renderPlanMarkdown(plan));
     const [change] = plan.changes;
-    if (plan.changes.length !== 1 || change.statements.length !== 1 || change.error) throw new Error('the demo plan is not a single ALTER');
-    return change.statements[0].replace(/^ALTER TABLE `users` /, '');
+    if (plan.changes.length !== 1 || change.alters?.length !== 1 || change.error) throw new Error('the demo plan is not a single ALTER');
+    return change.alters[0];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -21,8 +21,10 @@ export interface AlterClause {
 export interface TableChange {
   table: string;
   kind: 'create' | 'drop' | 'alter';
-  /** Statements to run, in order (partitioning changes need their own ALTER). */
+  /** Statements to run, in order. */
   statements: string[];
+  /** For ALTERs: the clauses of each statement, as `schemabot migrate --alter` takes them. */
+  alters?: string[];
   clauses: AlterClause[];
   before?: TableModel;
   after?: TableModel;
@@ -159,15 +161,16 @@ export function diffTable(live: TableModel, desired: TableModel, hints: Map<stri
     clauses.push({ kind: 'partitions', target: 'PARTITION BY', sql: desired.partitions ?? 'REMOVE PARTITIONING' });
   }
 
-  const statements: string[] = [];
+  const alters: string[] = [];
   // InnoDB cannot drop and re-add a foreign key of the same name in one ALTER.
   const readded = clauses.filter((c) => c.kind === 'drop-constraint' && clauses.some((a) => a.kind === 'add-constraint' && a.target === c.target)
     && live.constraints.find((x) => x.name === c.target)?.kind === 'FOREIGN KEY');
-  if (readded.length > 0) statements.push(`ALTER TABLE ${table} ${readded.map((c) => c.sql).join(', ')}`);
+  if (readded.length > 0) alters.push(readded.map((c) => c.sql).join(', '));
   // Partitioning goes last, in the same statement (a new key and the partitioning must agree at once).
   const regular = clauses.filter((c) => c.kind !== 'partitions' && !readded.includes(c)).map((c) => c.sql).join(', ');
   const partitioning = clauses.find((c) => c.kind === 'partitions')?.sql;
-  if (regular || partitioning) statements.push(`ALTER TABLE ${table} ${[regular, partitioning].filter(Boolean).join(' ')}`);
+  if (regular || partitioning) alters.push([regular, partitioning].filter(Boolean).join(' '));
+  const statements = alters.map((body) => `ALTER TABLE ${table} ${body}`);
 
   const unmodelled = live.others.join('\n') !== desired.others.join('\n');
   if (unmodelled) errors.push(`schemabot cannot generate DDL for: ${[...desired.others, ...live.others].join('; ')}`);
@@ -177,7 +180,7 @@ export function diffTable(live: TableModel, desired: TableModel, hints: Map<stri
     errors.push('the live and desired definitions differ in a way schemabot does not model');
   }
   if (statements.length === 0 && errors.length === 0) return undefined;
-  return { table: desired.name, kind: 'alter', statements, clauses, before: live, after: desired, error: errors.join('; ') || undefined };
+  return { table: desired.name, kind: 'alter', statements, alters, clauses, before: live, after: desired, error: errors.join('; ') || undefined };
 }
 
 /** Live → desired for a whole schema, in a stable order: creates, alters, then drops. */

@@ -18,6 +18,8 @@ export interface PlannedChange {
   table: string;
   kind: TableChange['kind'];
   statements: string[];
+  /** For ALTERs: the clauses of each statement, as `schemabot migrate --alter` takes them. */
+  alters?: string[];
   path?: string;
   line?: number;
   algorithm?: Algorithm;
@@ -107,7 +109,8 @@ export async function planSchema(options: PlanOptions): Promise<Plan> {
       for (const [i, change] of changes.entries()) {
         const file = files.get(change.table);
         planned.push({
-          table: change.table, kind: change.kind, statements: change.statements, path: file?.path, line: file?.statementLine,
+          table: change.table, kind: change.kind, statements: change.statements, alters: change.alters,
+          path: file?.path, line: file?.statementLine,
           algorithm: verifications[i].algorithm, error: verifications[i].error, definition: change.after?.createTable,
           impact: await estimateImpact(live, options.target.database, impactSchema, change, verifications[i].algorithm),
         });

@@ -23,19 +23,18 @@ export interface Verification {
 /** ER_ALTER_OPERATION_NOT_SUPPORTED(_REASON): the requested algorithm cannot do this ALTER. */
 const NOT_SUPPORTED = new Set([1845, 1846]);
 
-async function runWithBestAlgorithm(conn: Connection, statement: string, table: string): Promise<Algorithm> {
+async function runWithBestAlgorithm(conn: Connection, table: string, alter: string): Promise<Algorithm> {
   const prefix = `ALTER TABLE ${quoteIdent(table)} `;
-  const rest = statement.slice(prefix.length);
-  const separator = /^(PARTITION BY|REMOVE PARTITIONING)/.test(rest) ? ' ' : ', ';
+  const separator = /^(PARTITION BY|REMOVE PARTITIONING)/.test(alter) ? ' ' : ', ';
   for (const [algorithm, option] of [['INSTANT', 'ALGORITHM=INSTANT'], ['INPLACE', 'ALGORITHM=INPLACE, LOCK=NONE']] as const) {
     try {
-      await conn.query(`${prefix}${option}${separator}${rest}`);
+      await conn.query(`${prefix}${option}${separator}${alter}`);
       return algorithm;
     } catch (err) {
       if (!NOT_SUPPORTED.has(mysqlErrno(err) ?? 0)) throw err;
     }
   }
-  await conn.query(statement);
+  await conn.query(`${prefix}${alter}`);
   return 'COPY';
 }
 
@@ -61,8 +60,8 @@ export async function verifyChanges(conn: Connection, scratchSchema: string, cha
       }
       try {
         await conn.query(change.before!.createTable);
-        for (const statement of change.statements) {
-          const algorithm = await runWithBestAlgorithm(conn, statement, change.table);
+        for (const alter of change.alters ?? []) {
+          const algorithm = await runWithBestAlgorithm(conn, change.table, alter);
           if (!result.algorithm || RANK[algorithm] > RANK[result.algorithm]) result.algorithm = algorithm;
         }
         // Checks are off in the scratch schema (referenced tables are absent there); with them on, as

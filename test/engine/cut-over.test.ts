@@ -6,6 +6,7 @@ import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import { runOnlineMigration } from '../../runner/engine/online-migration.ts';
 import { readTableInfo } from '../../runner/engine/table-info.ts';
 import { freshDatabase } from '../support/database.ts';
+import { manualGate } from '../support/manual-gate.ts';
 import { seedTable } from '../support/migration-case.ts';
 import { definitionOf, tableRows, twinWorkload } from '../support/twin-workload.ts';
 
@@ -62,14 +63,9 @@ describe('cut-over', () => {
     const { target, conn } = await freshDatabase('cutover');
     await conn.query('CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT)');
     await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_1000');
-    let release!: () => void;
-    let waiting!: () => void;
-    const gateReached = new Promise<void>((r) => { waiting = r; });
-    const migration = runOnlineMigration({
-      target, table: 't', alter: 'MODIFY v BIGINT',
-      postponeCutover: { describe: () => 'test gate', wait: () => { waiting(); return new Promise<void>((r) => { release = r; }); } },
-    });
-    await gateReached;
+    const { gate, reached, release } = manualGate();
+    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate });
+    await reached;
     await conn.query('UPDATE t SET v = -v WHERE id <= 10');
     await conn.query('INSERT INTO t VALUES (5000, 5000)');
     await new Promise((r) => setTimeout(r, 300));

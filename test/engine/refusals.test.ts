@@ -6,6 +6,7 @@ import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import { MigrationFailed, MigrationRefused } from '../../runner/engine/errors.ts';
 import { runOnlineMigration, type MigrationOptions } from '../../runner/engine/online-migration.ts';
 import { freshDatabase } from '../support/database.ts';
+import { manualGate } from '../support/manual-gate.ts';
 import { definitionOf, tableRows } from '../support/twin-workload.ts';
 
 async function fingerprint(conn: Connection, table: string) {
@@ -136,12 +137,9 @@ describe('refusals leave the table untouched', () => {
     const { target, conn } = await freshDatabase('refusal');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query(seed(500, 'seq'));
-    let gateReached!: () => void;
-    const reached = new Promise<void>((r) => { gateReached = r; });
-    const migration = runOnlineMigration({
-      target, table: 't', alter: 'MODIFY v BIGINT',
-      postponeCutover: { describe: () => 'test', wait: () => { gateReached(); return new Promise<void>(() => undefined); } },
-    }).then(() => undefined, (e: Error) => e);
+    const { gate, reached } = manualGate();
+    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate })
+      .then(() => undefined, (e: Error) => e);
     await reached;
     await conn.query('ALTER TABLE t ADD COLUMN sneaky INT');
     const err = await migration;
@@ -156,13 +154,8 @@ describe('refusals leave the table untouched', () => {
     const { target, conn } = await freshDatabase('refusal');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query(seed(500, 'seq'));
-    let release!: () => void;
-    let gateReached!: () => void;
-    const reached = new Promise<void>((r) => { gateReached = r; });
-    const first = runOnlineMigration({
-      target, table: 't', alter: 'MODIFY v BIGINT',
-      postponeCutover: { describe: () => 'test', wait: () => { gateReached(); return new Promise<void>((r) => { release = r; }); } },
-    });
+    const { gate, reached, release } = manualGate();
+    const first = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate });
     await reached;
     await expect(runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT' })).rejects.toThrow(/another migration is running on `t`/);
     release();

@@ -1,7 +1,7 @@
 // The diff engine on a table of from/to cases: for each, the plan's DDL must pass its own verification,
 // and after applying it to the live database a second plan must find nothing left to do.
 import { describe, expect, it } from 'vitest';
-import { applyPlan, planFixture } from '../support/plan-case.ts';
+import { applyPlan, withPlanFixture } from '../support/plan-case.ts';
 
 interface DiffCase {
   name: string;
@@ -136,8 +136,7 @@ const cases: DiffCase[] = [
 describe('plan: exact diff (apply, then nothing left to do)', () => {
   for (const c of cases) {
     it(c.name, async () => {
-      const fixture = await planFixture(c.from, c.to);
-      try {
+      await withPlanFixture(c.from, c.to, async (fixture) => {
         const plan = await fixture.plan();
         expect(plan.errors).toEqual([]);
         expect(plan.changes.length).toBeGreaterThan(0);
@@ -147,9 +146,7 @@ describe('plan: exact diff (apply, then nothing left to do)', () => {
         await applyPlan(fixture.conn, plan);
         const again = await fixture.plan();
         expect(again.changes.map((ch) => ch.statements)).toEqual([]);
-      } finally {
-        await fixture.cleanup();
-      }
+      });
     });
   }
 });

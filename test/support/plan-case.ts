@@ -17,7 +17,7 @@ export interface PlanFixture {
   cleanup(): Promise<void>;
 }
 
-export async function planFixture(from: string[], to: Record<string, string>): Promise<PlanFixture> {
+async function planFixture(from: string[], to: Record<string, string>): Promise<PlanFixture> {
   const { target, conn } = await freshDatabase('plan');
   await conn.query('SET SESSION foreign_key_checks = 0');
   for (const sql of from) await conn.query(sql);
@@ -35,6 +35,16 @@ export async function planFixture(from: string[], to: Record<string, string>): P
   };
   fixture.writeFiles(to);
   return fixture;
+}
+
+/** Runs `body` with a fixture and always cleans it up. */
+export async function withPlanFixture(from: string[], to: Record<string, string>, body: (fixture: PlanFixture) => Promise<void>): Promise<void> {
+  const fixture = await planFixture(from, to);
+  try {
+    await body(fixture);
+  } finally {
+    await fixture.cleanup();
+  }
 }
 
 /** Applies the plan's statements to the live database. */
