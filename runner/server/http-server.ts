@@ -1,0 +1,56 @@
+// The runner's HTTP server: fastify with JSON everywhere, a bearer token on every route but
+// /healthz, wire limits, the /v1 routes, Prometheus /metrics, and the single error mapping point.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { RunnerService } from '../queue/deploy-model.ts';
+import { bearerAuthenticator, type NamedToken } from './auth.ts';
+import { toHttpError, Unauthorized } from './errors.ts';
+import { loggerOptions, type LogSettings } from './logger.ts';
+import type { RunnerMetrics } from './metrics.ts';
+import { schemaErrorMessage } from './request-schemas.ts';
+import { registerV1Routes } from './v1-routes.ts';
+
+export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+export interface ServerOptions {
+  service: RunnerService;
+  tokens: readonly NamedToken[];
+  metrics: RunnerMetrics;
+  log: LogSettings;
+}
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: loggerOptions(options.log),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Unknown body fields are refused rather than silently dropped, and nothing is type-coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    schemaErrorFormatter: schemaErrorMessage,
+  });
+  const authenticate = bearerAuthenticator(options.tokens);
+
+  app.decorateRequest('tokenName', '');
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === '/healthz') return;
+    const name = authenticate(request.headers.authorization);
+    if (!name) throw new Unauthorized('a valid bearer token is required: Authorization: Bearer <token>');
+    request.tokenName = name;
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status === 401) reply.header('www-authenticate', 'Bearer');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({
+    error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}` },
+  }));
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/metrics', async (_request, reply) => {
+    const text = await options.metrics.scrape(options.service);
+    return reply.type(options.metrics.registry.contentType).send(text);
+  });
+  registerV1Routes(app, options.service);
+  return app;
+}
