@@ -3,16 +3,19 @@
 // (row-transfer.ts), so a key whose row is gone is simply deleted. Row images are never trusted as
 // values (zongji mis-decodes e.g. negative TIME(n)), and every conversion is the server's own.
 import type { Connection } from 'mysql2/promise';
-import type { BinlogStreamer, Row, RowChange } from './binlog-streamer.ts';
+import type { BinlogPosition, BinlogStreamer, Row, RowChange } from './binlog-streamer.ts';
+import type { CheckpointPort } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { MigrationFailed } from './errors.ts';
+import { MigrationFailed, MigrationInterrupted } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { mysqlErrno } from './mysql-errors.ts';
+import { isConnectionLoss, mysqlErrno } from './mysql-errors.ts';
 import { inTransferTransaction, transferFailure, transferRows, transferRowsThroughClient } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 const TAKE_MAX = 20_000;
 const STATEMENT_KEYS = 1_000;
+/** When only other transactions pass by, the applied position is still recorded this often. */
+const IDLE_CHECKPOINT_MS = 1_000;
 
 /** Binlog key values → SQL parameters. */
 function toParam(value: unknown): unknown {
@@ -44,9 +47,13 @@ export class BinlogApplier {
   private failure: Error | undefined;
   private loop: Promise<void> | undefined;
   private holdRequest: { reached: () => void; released: Promise<void>; release: () => void } | undefined;
+  /** The latest transaction boundary taken from the stream, and whether it is recorded yet. */
+  private position: BinlogPosition | undefined;
+  private positionSaved = true;
+  private positionSavedAt = 0;
 
   constructor(private readonly conn: Connection, private readonly streamer: BinlogStreamer,
-    private readonly names: TableNames, private readonly mapping: ColumnMapping) {}
+    private readonly names: TableNames, private readonly mapping: ColumnMapping, private readonly checkpoints?: CheckpointPort) {}
 
   start(): void {
     this.loop = this.run();
@@ -65,6 +72,7 @@ export class BinlogApplier {
           continue;
         }
         await this.process(await this.streamer.take(TAKE_MAX, 100));
+        if (!this.positionSaved && Date.now() - this.positionSavedAt >= IDLE_CHECKPOINT_MS) await this.flush(new Map());
       }
     } catch (err) {
       this.fail(err);
@@ -72,7 +80,8 @@ export class BinlogApplier {
   }
 
   private fail(err: unknown): void {
-    this.failure ??= err instanceof MigrationFailed ? err : new MigrationFailed(`binlog applier: ${(err as Error).message}`);
+    this.failure ??= err instanceof MigrationFailed || err instanceof MigrationInterrupted || isConnectionLoss(err)
+      ? err as Error : new MigrationFailed(`binlog applier: ${(err as Error).message}`);
     for (const wake of this.markerWaiters.values()) wake();
     this.holdRequest?.reached();
   }
@@ -87,6 +96,11 @@ export class BinlogApplier {
       }
       if (change.ddl) {
         throw new MigrationFailed(`\`${this.names.original}\` was changed by DDL during the migration: ${change.ddl.slice(0, 200)}`);
+      }
+      if (change.position) {
+        this.position = change.position;
+        this.positionSaved = false;
+        continue;
       }
       if (change.table === this.names.changelog) {
         await this.flush(keys);
@@ -120,13 +134,24 @@ export class BinlogApplier {
     }
   }
 
+  /**
+   * Transfers the pending keys and, in the same transaction, records the stream position they bring
+   * the shadow table to (the Vitess method): a resume from it neither skips nor loses a change, and
+   * changes after it are simply transferred again (key replay is idempotent).
+   */
   private async flush(pending: Map<string, KeyValues>): Promise<void> {
-    if (pending.size === 0) return;
+    const save = this.checkpoints && !this.positionSaved && this.position ? this.position : undefined;
+    if (pending.size === 0 && !save) return;
     const keys = [...pending.values()];
     pending.clear();
     for (const verb of ['INSERT', 'REPLACE'] as const) {
       try {
-        await inTransferTransaction(this.conn, this.mapping, () => this.transfer(keys, verb));
+        await inTransferTransaction(this.conn, this.mapping, async () => {
+          await this.transfer(keys, verb);
+          if (save) await this.checkpoints!.applied(this.conn, save);
+        });
+        if (save === this.position) this.positionSaved = true;
+        this.positionSavedAt = Date.now();
         break;
       } catch (err) {
         if (mysqlErrno(err) !== 1062 || verb === 'REPLACE') {

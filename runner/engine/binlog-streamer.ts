@@ -8,7 +8,13 @@ import { maskSql } from '../db/sql-text.ts';
 export type Row = Record<string, unknown>;
 
 export interface RowChange {
+  /** Empty for a `position` entry. */
   table: string;
+  /**
+   * A transaction boundary: every change queued before this entry belongs to transactions that end
+   * at or before `position`, so a resume from here neither skips nor repeats a whole transaction.
+   */
+  position?: BinlogPosition;
   /** A DDL statement on the table (by someone else): the migration cannot continue. */
   ddl?: string;
   /** Absent for inserts. */
@@ -22,7 +28,7 @@ export interface BinlogPosition {
   position: number;
 }
 
-interface ZongJiRowsEvent {
+interface ZongJiEvent {
   getEventName(): string;
   tableId: number;
   tableMap: Record<number, { tableName: string }>;
@@ -98,20 +104,24 @@ export class BinlogStreamer {
       this.zongji.once('error', reject);
     });
     this.zongji.on('error', (err: Error) => this.fail(err));
-    this.zongji.on('binlog', (event: unknown) => this.onEvent(event as ZongJiRowsEvent));
+    this.zongji.on('binlog', (event: unknown) => this.onEvent(event as ZongJiEvent));
     this.zongji.start({
       serverId: this.serverId,
       filename: from.file,
       position: from.position,
-      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'query'],
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'query', 'xid'],
       includeSchema: { [this.schema]: this.tables },
     });
     await ready;
   }
 
-  private onEvent(event: ZongJiRowsEvent): void {
+  private onEvent(event: ZongJiEvent): void {
     const name = event.getEventName();
     if (name === 'tablemap') return;
+    if (name === 'xid' || (name === 'query' && /^\s*COMMIT\s*$/i.test(event.query ?? ''))) {
+      this.pushPosition();
+      return;
+    }
     if (name === 'query') {
       const original = this.tables[0];
       if (event.query && isDdlOn(event.query, event.schema, this.schema, original)) {
@@ -136,6 +146,20 @@ export class BinlogStreamer {
       this.paused = true;
       this.zongji.connection?.pause();
     }
+    this.wake();
+  }
+
+  /**
+   * zongji advances its resume pair only at commit markers (never inside a transaction), so at a
+   * commit it names the position right after that transaction. Consecutive boundaries collapse.
+   */
+  private pushPosition(): void {
+    const { filename, position } = this.zongji.options as { filename?: string; position?: number };
+    if (!filename || !position) return;
+    const entry: RowChange = { table: '', position: { file: filename, position } };
+    const last = this.queue.at(-1);
+    if (last?.position) this.queue[this.queue.length - 1] = entry;
+    else this.queue.push(entry);
     this.wake();
   }
 

@@ -17,6 +17,7 @@ import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
+import type { BinlogPosition } from './binlog-streamer.ts';
 import { writeMarker } from './changelog.ts';
 import { rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
@@ -33,6 +34,8 @@ export interface CutOverOptions {
   drainTimeoutMs: number;
   /** Unique-key conflicts the applier had met when the tables were last verified equal. */
   verifiedConflicts: number;
+  /** Called under the lock, after the drain, with the binlog position past the old table's last change. */
+  beforeRename?: (position: BinlogPosition) => Promise<void>;
 }
 
 export interface CutOverResult {
@@ -139,6 +142,10 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
     const drained = applier.drainedKeys();
     drainedRows = drained.length;
     await verifyDrained(lockConn, ctrl, names, mapping, drained);
+    if (options.beforeRename) {
+      const [[status]] = await lockConn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+      await options.beforeRename({ file: status.File, position: Number(status.Position) });
+    }
 
     // The shadow table's counter only knows the rows it holds; never let it reuse an id.
     await renameConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);

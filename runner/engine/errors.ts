@@ -12,3 +12,12 @@ export class MigrationFailed extends Error {
 export class CutOverAuditFailed extends Error {
   override name = 'CutOverAuditFailed';
 }
+
+/**
+ * The migration stopped without a verdict (connection or server lost, lease taken over, runner
+ * stopping): nothing is wrong with the change, its helper tables and checkpoints are kept, and it
+ * resumes from its last checkpoint.
+ */
+export class MigrationInterrupted extends Error {
+  override name = 'MigrationInterrupted';
+}

@@ -1,3 +1,5 @@
+// Named server and client errors the engine branches on (never on message text, except where the
+// server offers nothing better).
 export function mysqlErrno(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null && 'errno' in err ? Number((err as { errno: unknown }).errno) : undefined;
 }
@@ -25,4 +27,19 @@ export function isSharedKeyRace(err: unknown, sharedIndex: string): boolean {
   // MariaDB names the index 'uk', MySQL 8 'table.uk'.
   const m = /for key '(?:[^'.]*\.)?([^']+)'/.exec(err instanceof Error ? err.message : '');
   return m?.[1] === sharedIndex;
+}
+
+/** The server went away or restarted (1053 shutdown in progress, 1927 connection killed, 2006/2013 lost). */
+const CONNECTION_ERRNOS = new Set([1053, 1927, 2006, 2013]);
+const CONNECTION_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT',
+  'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED']);
+
+/** A lost connection is no verdict on the migration: it resumes once the server is back. */
+export function isConnectionLoss(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, fatal } = err as { code?: unknown; fatal?: unknown };
+  const errno = mysqlErrno(err);
+  return (errno !== undefined && CONNECTION_ERRNOS.has(errno)) || CONNECTION_CODES.has(String(code))
+    || (fatal === true && errno === undefined)
+    || /closed state|connection (?:is )?(?:lost|closed)/i.test((err as Error).message ?? '');
 }

@@ -10,16 +10,19 @@ import { BinlogApplier } from './binlog-applier.ts';
 import { BinlogStreamer, type BinlogPosition } from './binlog-streamer.ts';
 import { createChangelog, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
-import { cutOver } from './cut-over.ts';
+import type { CheckpointPort, CopyProgress, HelperState, ResumePoint } from './checkpoint.ts';
+import { cutOver, type CutOverResult } from './cut-over.ts';
 import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
-import { CutOverAuditFailed, MigrationFailed, MigrationRefused } from './errors.ts';
+import { CutOverAuditFailed, MigrationFailed, MigrationInterrupted, MigrationRefused } from './errors.ts';
+import { isConnectionLoss } from './mysql-errors.ts';
 import { checkBinlog, checkTable } from './preflight.ts';
 import { silentProgress, type MigrationState, type ProgressSink, type ProgressSnapshot } from './progress.ts';
 import { RowCopier } from './row-copier.ts';
-import { readTableInfo, type TableInfo } from './table-info.ts';
+import { readTableInfo, showCreateTable, tableExists, type TableInfo } from './table-info.ts';
+import { comparableCreateTable } from '../schema/table-model.ts';
 import { tableNames, type TableNames } from './table-names.ts';
 import { Throttler } from './throttler.ts';
-import { verifyShadow } from './verification.ts';
+import { verifyShadow, type VerificationResult } from './verification.ts';
 
 /** Holds the cut-over until released (flag file, signal, API call…). */
 export interface CutOverGate {
@@ -45,6 +48,15 @@ export interface MigrationOptions {
   signal?: AbortSignal;
   cutOverAttempts?: number;
   lockWaitSeconds?: number;
+  /** Records progress durably (the runner's queue); the one-shot CLI records nothing. */
+  checkpoints?: CheckpointPort;
+  /** Where an interrupted run stopped: its helper tables are reused when they can be trusted. */
+  resume?: ResumePoint;
+  /** A further reason to pause the copy (a manual pause), checked with the built-in ones. */
+  throttleReason?: () => Promise<string | undefined> | string | undefined;
+  /** Called under the cut-over lock with the binlog position after the last change to the old table. */
+  beforeRename?: (position: BinlogPosition) => Promise<void>;
+  onRowsCopied?: (rows: number) => void;
 }
 
 export interface MigrationResult {
@@ -94,37 +106,107 @@ async function estimateRows(conn: Connection, names: TableNames): Promise<number
   return Number(rows[0]?.TABLE_ROWS ?? 0);
 }
 
-export async function runOnlineMigration(options: MigrationOptions): Promise<MigrationResult> {
-  const startedAt = performance.now();
-  const target = options.target;
-  const names = tableNames(target.database, options.table);
-  const progress = options.progress ?? silentProgress;
-  const lockWaitSeconds = options.lockWaitSeconds ?? 2;
-  const { renames } = analyzeAlter(options.alter);
-
-  const connections: Connection[] = [];
-  const open = async (readCommitted = false) => {
-    const conn = await connect(target, { readCommitted });
-    connections.push(conn);
-    return conn;
-  };
-  const ctrl = await open();
-  const timers: NodeJS.Timeout[] = [];
-  let streamer: BinlogStreamer | undefined;
-  let applier: BinlogApplier | undefined;
-  let throttler: Throttler | undefined;
-  let cutOverDone = false;
+/** One online migration as explicit steps; `runOnlineMigration` runs them in order, the queue resumes them. */
+export class OnlineMigration {
+  state: MigrationState = 'preparing';
+  readonly names: TableNames;
+  private readonly progress: ProgressSink;
+  private readonly lockWaitSeconds: number;
+  private readonly connections: Connection[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly startedAt = performance.now();
+  /** Column renames of the ALTER (old name → new name); refuses ALTERs that are not online migrations. */
+  private readonly renames: Map<string, string>;
+  private ctrl!: Connection;
+  private streamer: BinlogStreamer | undefined;
+  private applier: BinlogApplier | undefined;
+  private throttler: Throttler | undefined;
+  private copier: RowCopier | undefined;
+  private mapping!: ColumnMapping;
+  private shadowInfo!: TableInfo;
+  private helpers!: HelperState;
   /** Only the holder of the table's lock may touch its helper tables (another run may own them). */
-  let ownsTable = false;
-  let state: MigrationState = 'preparing';
+  private ownsTable = false;
+  private cutOverDone = false;
+  private heartbeatError: Error | undefined;
+  private rowsTotal = 0;
+  private copyStartedAt = 0;
+  private copySeconds = 0;
+  private verified: { result: VerificationResult; conflicts: number } | undefined;
+  private cut: CutOverResult = { stallMs: 0, drainedRows: 0 };
 
-  try {
-    const [[{ got }]] = await ctrl.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [lockName(names)]);
-    if (Number(got) !== 1) throw new MigrationRefused(`another migration is running on \`${names.original}\``);
-    ownsTable = true;
-    await checkBinlog(ctrl);
-    await checkTable(ctrl, names);
+  constructor(private readonly options: MigrationOptions) {
+    this.names = tableNames(options.target.database, options.table);
+    this.progress = options.progress ?? silentProgress;
+    this.lockWaitSeconds = options.lockWaitSeconds ?? 2;
+    this.renames = analyzeAlter(options.alter).renames;
+  }
 
+  private async open(readCommitted = false): Promise<Connection> {
+    const conn = await connect(this.options.target, { readCommitted });
+    this.connections.push(conn);
+    return conn;
+  }
+
+  private get activeApplier(): BinlogApplier {
+    if (!this.applier) throw new Error('the migration has not started');
+    return this.applier;
+  }
+
+  /**
+   * Takes the table's lock, checks the table, and makes the helper tables, or recognises those of an
+   * interrupted run (`options.resume`); then starts the binlog stream, the applier, heartbeats and
+   * throttling. Returns why a resume had to start fresh, when it did.
+   */
+  async start(): Promise<{ freshStart?: string }> {
+    const { names, options } = this;
+    this.ctrl = await this.open();
+    const [[{ got }]] = await this.ctrl.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [lockName(names)]);
+    if (Number(got) !== 1) {
+      const message = `another migration is running on \`${names.original}\``;
+      throw options.resume ? new MigrationInterrupted(message) : new MigrationRefused(message);
+    }
+    this.ownsTable = true;
+    await checkBinlog(this.ctrl);
+    await checkTable(this.ctrl, names);
+    const freshStart = options.resume ? await this.resumeObstacle(options.resume) : undefined;
+    const resume = freshStart ? undefined : options.resume;
+    const original = await readTableInfo(this.ctrl, names.schema, names.original);
+    let from: BinlogPosition;
+    if (resume) {
+      this.helpers = resume.helpers;
+      this.shadowInfo = await readTableInfo(this.ctrl, names.schema, names.shadow);
+      this.mapping = buildColumnMapping(original, this.shadowInfo, this.renames);
+      if (!(await tableExists(this.ctrl, names.schema, names.changelog))) await createChangelog(this.ctrl, names);
+      from = resume.applied;
+      this.progress.log(`resuming \`${names.original}\` at ${from.file}:${from.position}, `
+        + `${resume.copy.done ? 'copy complete' : `${resume.copy.rowsCopied} rows copied`}`);
+    } else {
+      await this.createHelpers(original);
+      from = await binlogPosition(this.ctrl);
+      await options.checkpoints?.started(this.ctrl, { helpers: this.helpers, copy: { rowsCopied: 0, done: false }, applied: from });
+    }
+    this.progress.log(`migrating \`${names.original}\` by key ${this.mapping.key.oldIndex} (${this.mapping.key.oldColumns.join(', ')}): `
+      + `${this.mapping.written.length} columns copied${this.mapping.dropped.length ? `, dropping ${this.mapping.dropped.join(', ')}` : ''}`);
+    await this.startStreaming(from, resume?.copy);
+    return { freshStart };
+  }
+
+  /** Why the helper tables of an interrupted run cannot be trusted (so the run starts over), if they cannot. */
+  private async resumeObstacle(resume: ResumePoint): Promise<string | undefined> {
+    const { names } = this;
+    if (resume.helpers.alter !== this.options.alter) return 'the statement changed';
+    const [logs] = await this.ctrl.query<RowDataPacket[]>('SHOW BINARY LOGS');
+    if (!logs.some((l) => l.Log_name === resume.applied.file)) return `binlog ${resume.applied.file} has been purged`;
+    if (!(await tableExists(this.ctrl, names.schema, names.shadow))) return `the shadow table \`${names.shadow}\` is gone`;
+    const current = comparableCreateTable(await showCreateTable(this.ctrl, names.shadow));
+    const known = [resume.helpers.copyDefinition, resume.helpers.shadowDefinition].map(comparableCreateTable);
+    if (!known.includes(current)) return `the shadow table \`${names.shadow}\` was changed`;
+    return undefined;
+  }
+
+  private async createHelpers(original: TableInfo): Promise<void> {
+    const { names, options, ctrl } = this;
     // Leftovers of an interrupted run (we hold the table's lock, so nobody else owns them).
     await ctrl.query(`DROP TABLE IF EXISTS ${quoteIdent(names.shadow)}, ${quoteIdent(names.changelog)}`);
     await ctrl.query(`CREATE TABLE ${quoteIdent(names.shadow)} LIKE ${quoteIdent(names.original)}`);
@@ -133,156 +215,215 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
     } catch (err) {
       throw new MigrationRefused(`the ALTER does not apply: ${(err as Error).message}`);
     }
-    const original = await readTableInfo(ctrl, names.schema, names.original);
-    const shadowInfo = await readTableInfo(ctrl, names.schema, names.shadow);
-    const mapping = buildColumnMapping(original, shadowInfo, renames);
-    checkMapping(mapping, shadowInfo, options.allowDropColumns ?? false);
-    const deferred = await dropDeferrableIndexes(ctrl, names, mapping, shadowInfo);
-    progress.log(`migrating \`${names.original}\` by key ${mapping.key.oldIndex} (${mapping.key.oldColumns.join(', ')}): `
-      + `${mapping.written.length} columns copied${mapping.dropped.length ? `, dropping ${mapping.dropped.join(', ')}` : ''}`);
-
+    this.shadowInfo = await readTableInfo(ctrl, names.schema, names.shadow);
+    this.mapping = buildColumnMapping(original, this.shadowInfo, this.renames);
+    checkMapping(this.mapping, this.shadowInfo, options.allowDropColumns ?? false);
+    const shadowDefinition = await showCreateTable(ctrl, names.shadow);
+    const deferred = await dropDeferrableIndexes(ctrl, names, this.mapping, this.shadowInfo);
+    this.helpers = { alter: options.alter, shadowDefinition, copyDefinition: await showCreateTable(ctrl, names.shadow), deferred };
     await createChangelog(ctrl, names);
-    const monitor = await open();
-    streamer = new BinlogStreamer(target, names.schema, [names.original, names.changelog], randomInt(100_000, 2 ** 31),
+  }
+
+  private async startStreaming(from: BinlogPosition, copy: CopyProgress | undefined): Promise<void> {
+    const { names, options, mapping } = this;
+    const monitor = await this.open();
+    this.streamer = new BinlogStreamer(options.target, names.schema, [names.original, names.changelog], randomInt(100_000, 2 ** 31),
       { [names.original]: mapping.key.oldColumns, [names.changelog]: ['hint', 'value'] });
-    await streamer.start(await binlogPosition(ctrl));
+    await this.streamer.start(from);
     // Row transfers use locking reads; READ COMMITTED spares them gap locks (and deadlocks with writers).
-    applier = new BinlogApplier(await open(true), streamer, names, mapping);
-    applier.start();
+    this.applier = new BinlogApplier(await this.open(true), this.streamer, names, mapping, options.checkpoints);
+    this.applier.start();
     await writeHeartbeat(monitor, names);
     let heartbeatFailures = 0;
-    let heartbeatError: Error | undefined;
-    timers.push(setInterval(() => void writeHeartbeat(monitor, names).then(() => { heartbeatFailures = 0; }, (err: Error) => {
+    this.timers.push(setInterval(() => void writeHeartbeat(monitor, names).then(() => { heartbeatFailures = 0; }, (err: Error) => {
       // Without heartbeats neither lag nor throttling can be measured.
-      if (++heartbeatFailures >= MAX_HEARTBEAT_FAILURES) heartbeatError ??= new MigrationFailed(`heartbeat writes keep failing: ${err.message}`);
+      if (++heartbeatFailures >= MAX_HEARTBEAT_FAILURES) this.heartbeatError ??= new MigrationFailed(`heartbeat writes keep failing: ${err.message}`);
     }), HEARTBEAT_MS));
-
     const replicas = (options.replicas ?? []).map((r) => ({ label: `${r.host}:${r.port}`, target: r }));
-    throttler = new Throttler(monitor, replicas, names, {
+    this.throttler = new Throttler(monitor, replicas, names, {
       maxLagMs: options.maxLagMs ?? 1500, maxThreadsRunning: options.maxThreadsRunning ?? 50,
+    }, options.throttleReason);
+    await this.throttler.start();
+    this.copier = new RowCopier(await this.open(true), names, mapping, {
+      chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? 500, checkpoints: options.checkpoints, resume: copy,
     });
-    await throttler.start();
+    await this.copier.init();
+    this.rowsTotal = await estimateRows(this.ctrl, names);
+    this.timers.push(setInterval(() => this.progress.update(this.snapshot()), 250));
+  }
 
-    const copier = new RowCopier(await open(true), names, mapping, { chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? 500 });
-    await copier.init();
-    const rowsTotal = await estimateRows(ctrl, names);
-    const activeApplier = applier;
-    const activeThrottler = throttler;
-    const catchUp = async () => activeApplier.waitForMarker(await writeMarker(ctrl, names), 10 * 60_000);
-    const abortIfNeeded = () => {
-      if (options.signal?.aborted) throw new MigrationFailed('migration aborted by the operator');
-      if (activeApplier.error) throw activeApplier.error;
-      if (heartbeatError) throw heartbeatError;
-    };
+  /** Throws what stops the migration: an abort, an applier or heartbeat failure. */
+  checkAbort(): void {
+    const signal = this.options.signal;
+    if (signal?.aborted) {
+      throw signal.reason instanceof MigrationInterrupted ? signal.reason : new MigrationFailed('migration aborted by the operator');
+    }
+    if (this.applier?.error) throw this.applier.error;
+    if (this.heartbeatError) throw this.heartbeatError;
+  }
 
-    const copyStartedAt = performance.now();
-    let copySeconds = 0;
-    const snapshot = (): ProgressSnapshot => {
-      const copied = copier.rowsCopied;
-      const total = Math.max(rowsTotal, copied);
-      const elapsed = ((copySeconds ? copyStartedAt + copySeconds * 1000 : performance.now()) - copyStartedAt) / 1000;
-      const rate = elapsed > 0 ? copied / elapsed : 0;
-      return {
-        state, rowsCopied: copied, rowsTotal: total,
-        percent: state === 'copying' ? Math.min(99.9, total ? (copied / total) * 100 : 0) : 100,
-        rowsPerSecond: rate, binlogRowsApplied: activeApplier.rowsApplied, lagMs: activeApplier.lagMs,
-        etaSeconds: state === 'copying' && rate > 0 ? (total - copied) / rate : undefined,
-        throttle: activeThrottler.reason,
-      };
-    };
-    timers.push(setInterval(() => progress.update(snapshot()), 250));
+  private setState(state: MigrationState): void {
+    this.state = state;
+    this.progress.update(this.snapshot());
+  }
 
-    state = 'copying';
+  /** Resolves when every binlog change written so far is in the shadow table. */
+  async catchUp(): Promise<void> {
+    this.state = this.state === 'copying' || this.state === 'building-indexes' ? this.state : 'catching-up';
+    await this.activeApplier.waitForMarker(await writeMarker(this.ctrl, this.names), 10 * 60_000);
+  }
+
+  async copy(): Promise<void> {
+    const copier = this.copier!;
+    const throttler = this.throttler!;
+    this.copyStartedAt = performance.now();
+    this.setState('copying');
     await copier.run({
       throttle: async () => {
-        abortIfNeeded();
-        await activeThrottler.wait(() => abortIfNeeded());
+        this.checkAbort();
+        await throttler.wait(() => this.checkAbort());
       },
-      catchUp,
-      onChunk: () => {
-        abortIfNeeded();
-        progress.update(snapshot());
+      catchUp: () => this.catchUp(),
+      onChunk: (rows) => {
+        this.checkAbort();
+        this.options.onRowsCopied?.(rows);
+        this.progress.update(this.snapshot());
       },
     });
-    if (deferred) {
-      state = 'building-indexes';
-      progress.update(snapshot());
-      progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
-      await rebuildIndexes(await open(), names, deferred, activeApplier, catchUp);
-    }
-    copySeconds = (performance.now() - copyStartedAt) / 1000;
-    state = 'catching-up';
-    await catchUp();
+    this.copySeconds = (performance.now() - this.copyStartedAt) / 1000;
+  }
 
-    if (options.postponeCutover) {
-      state = 'ready-to-cutover';
-      progress.update(snapshot());
-      progress.log(`copy complete; applying the binlog until cut-over is released: ${options.postponeCutover.describe()}`);
-      await Promise.race([
-        options.postponeCutover.wait(),
-        new Promise<never>((_, reject) => {
-          const poll = setInterval(() => {
-            try { abortIfNeeded(); } catch (err) { clearInterval(poll); reject(err); }
-          }, 200);
-          timers.push(poll);
-        }),
-      ]);
-    }
+  /** Adds the deferred secondary indexes back (skipped when a resumed run finds them built). */
+  async buildIndexes(): Promise<void> {
+    const deferred = this.helpers.deferred;
+    if (!deferred) return;
+    const current = comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow));
+    if (current === comparableCreateTable(this.helpers.shadowDefinition)) return;
+    this.setState('building-indexes');
+    this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
+    await rebuildIndexes(await this.open(), this.names, deferred, this.activeApplier, () => this.catchUp());
+  }
 
-    const verify = async () => {
-      state = 'verifying';
-      progress.update(snapshot());
-      const conflicts = activeApplier.conflicts.length;
-      await catchUp();
-      const result = await verifyShadow(target, ctrl, names, mapping, activeApplier, lockWaitSeconds);
-      progress.log(`verified: ${result.original.rows} rows, checksums match`);
-      return { result, conflicts };
-    };
-    let verified = await verify();
+  /** Applies the binlog while waiting until the gate opens (or the migration fails). */
+  async waitForRelease(gate: CutOverGate): Promise<void> {
+    this.setState('ready-to-cutover');
+    this.progress.log(`copy complete; applying the binlog until cut-over is released: ${gate.describe()}`);
+    await Promise.race([
+      gate.wait(),
+      new Promise<never>((_, reject) => {
+        const poll = setInterval(() => {
+          try { this.checkAbort(); } catch (err) { clearInterval(poll); reject(err); }
+        }, 200);
+        this.timers.push(poll);
+      }),
+    ]);
+  }
 
-    const attempts = options.cutOverAttempts ?? 5;
-    let cut = { stallMs: 0, drainedRows: 0 };
+  /** Full verification: counts and hashes of both tables in consistent snapshots. */
+  async verify(): Promise<void> {
+    this.setState('verifying');
+    const applier = this.activeApplier;
+    const conflicts = applier.conflicts.length;
+    await this.catchUp();
+    const result = await verifyShadow(this.options.target, this.ctrl, this.names, this.mapping, applier, this.lockWaitSeconds);
+    this.progress.log(`verified: ${result.original.rows} rows, checksums match`);
+    this.verified = { result, conflicts };
+  }
+
+  /** Verifies (again, when needed) and swaps the tables atomically, with retries; then audits the swap. */
+  async cutOver(): Promise<CutOverResult> {
+    const applier = this.activeApplier;
+    if (!this.verified) await this.verify();
+    const attempts = this.options.cutOverAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       try {
         // A unique-key conflict resolved by REPLACE after verification may have removed a row.
-        if (applier.conflicts.length > verified.conflicts) verified = await verify();
-        state = 'cutting-over';
-        progress.update(snapshot());
-        cut = await cutOver(target, ctrl, names, mapping, applier,
-          { lockWaitSeconds, drainTimeoutMs: 3_000, verifiedConflicts: verified.conflicts });
+        if (applier.conflicts.length > this.verified!.conflicts) await this.verify();
+        this.setState('cutting-over');
+        this.cut = await cutOver(this.options.target, this.ctrl, this.names, this.mapping, applier, {
+          lockWaitSeconds: this.lockWaitSeconds, drainTimeoutMs: 3_000, verifiedConflicts: this.verified!.conflicts,
+          beforeRename: this.options.beforeRename,
+        });
         break;
       } catch (err) {
-        abortIfNeeded();
+        this.checkAbort();
         if (attempt >= attempts) throw err;
-        progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);
+        this.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
-    cutOverDone = true;
-    await checkCutOver(ctrl, names, shadowInfo);
-    await auditSwap(streamer, names);
-    state = 'complete';
-    progress.update(snapshot());
-    progress.log(`cut-over complete: writers blocked ${cut.stallMs.toFixed(1)} ms; original kept as \`${names.old}\``);
+    this.cutOverDone = true;
+    await checkCutOver(this.ctrl, this.names, this.shadowInfo);
+    await auditSwap(this.streamer!, this.names);
+    this.setState('complete');
+    this.progress.log(`cut-over complete: writers blocked ${this.cut.stallMs.toFixed(1)} ms; original kept as \`${this.names.old}\``);
+    return this.cut;
+  }
+
+  snapshot(): ProgressSnapshot {
+    const copied = this.copier?.rowsCopied ?? 0;
+    const total = Math.max(this.rowsTotal, copied);
+    const copying = this.state === 'copying' || this.state === 'preparing';
+    const elapsed = ((this.copySeconds ? this.copyStartedAt + this.copySeconds * 1000 : performance.now()) - this.copyStartedAt) / 1000;
+    const rate = this.copyStartedAt && elapsed > 0 ? copied / elapsed : 0;
     return {
-      table: names.original, oldTable: names.old, rowsCopied: copier.rowsCopied, binlogRowsApplied: applier.rowsApplied,
-      verifiedRows: verified.result.original.rows, cutOverStallMs: cut.stallMs, cutOverDrainedRows: cut.drainedRows,
-      verifyLockMs: verified.result.lockMs, copySeconds,
-      durationSeconds: (performance.now() - startedAt) / 1000,
+      state: this.state, rowsCopied: copied, rowsTotal: total,
+      percent: copying ? Math.min(99.9, total ? (copied / total) * 100 : 0) : 100,
+      rowsPerSecond: rate, binlogRowsApplied: this.applier?.rowsApplied ?? 0, lagMs: this.applier?.lagMs ?? 0,
+      etaSeconds: copying && rate > 0 ? (total - copied) / rate : undefined,
+      throttle: this.throttler?.reason,
     };
-  } finally {
-    for (const timer of timers) clearInterval(timer);
-    throttler?.stop();
-    await applier?.stop().catch(() => undefined);
+  }
+
+  result(): MigrationResult {
+    return {
+      table: this.names.original, oldTable: this.names.old, rowsCopied: this.copier?.rowsCopied ?? 0,
+      binlogRowsApplied: this.applier?.rowsApplied ?? 0, verifiedRows: this.verified?.result.original.rows ?? 0,
+      cutOverStallMs: this.cut.stallMs, cutOverDrainedRows: this.cut.drainedRows, verifyLockMs: this.verified?.result.lockMs ?? 0,
+      copySeconds: this.copySeconds, durationSeconds: (performance.now() - this.startedAt) / 1000,
+    };
+  }
+
+  /**
+   * Stops streaming and closes connections. The helper tables go unless the migration was only
+   * interrupted (it resumes from them); after a cut-over only the changelog goes.
+   */
+  async close(error?: unknown): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.throttler?.stop();
+    await this.applier?.stop().catch(() => undefined);
     try {
-      streamer?.stop();
+      this.streamer?.stop();
     } catch {
       // The stream is being torn down either way; the helper tables must still go.
     }
-    const cleanup = cutOverDone ? [names.changelog] : [names.shadow, names.changelog];
-    if (ownsTable) await ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
-    progress.stop();
-    for (const conn of connections) await conn.end().catch(() => undefined);
+    const interrupted = error instanceof MigrationInterrupted || isConnectionLoss(error);
+    const cleanup = this.cutOverDone ? [this.names.changelog] : interrupted ? [] : [this.names.shadow, this.names.changelog];
+    if (this.ownsTable && cleanup.length > 0) {
+      await this.ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
+    }
+    this.progress.stop();
+    for (const conn of this.connections) await conn.end().catch(() => conn.destroy());
+  }
+}
+
+/** The one-shot migration (`schemabot migrate`): every step in order, helpers removed on failure. */
+export async function runOnlineMigration(options: MigrationOptions): Promise<MigrationResult> {
+  const migration = new OnlineMigration(options);
+  let error: unknown;
+  try {
+    await migration.start();
+    await migration.copy();
+    await migration.buildIndexes();
+    await migration.catchUp();
+    if (options.postponeCutover) await migration.waitForRelease(options.postponeCutover);
+    await migration.cutOver();
+    return migration.result();
+  } catch (err) {
+    error = err;
+    throw err;
+  } finally {
+    await migration.close(error);
   }
 }
 

@@ -3,6 +3,7 @@
 // unique key, fails the migration instead of silently changing or dropping a row.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
+import type { CheckpointPort, CopyProgress } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
 import { mysqlErrno } from './mysql-errors.ts';
@@ -13,6 +14,10 @@ export interface CopierOptions {
   /** Fixed chunk size; when absent the size adapts to `targetChunkMs`. */
   chunkSize?: number;
   targetChunkMs: number;
+  /** Records each chunk's watermark in the chunk's own transaction. */
+  checkpoints?: CheckpointPort;
+  /** Where an interrupted copy stopped. */
+  resume?: CopyProgress;
 }
 
 export interface CopyHooks {
@@ -39,10 +44,21 @@ export class RowCopier {
     private readonly options: CopierOptions) {
     this.chunkSize = options.chunkSize ?? 2_000;
     this.index = mapping.key.oldIndex;
+    this.lastKey = options.resume?.lastKey;
+    this.rowsCopied = options.resume?.rowsCopied ?? 0;
+    this.done = options.resume?.done ?? false;
   }
 
-  /** Reads the key range to copy. Call after the binlog stream has started: later rows arrive through it. */
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /**
+   * Reads the key range to copy. Call after the binlog stream has started: later rows arrive through
+   * it. A resumed copy reads it again, so rows inserted while nobody was copying are covered twice.
+   */
   async init(): Promise<void> {
+    if (this.done) return;
     const cols = this.mapping.key.oldColumns;
     const [rows] = await this.conn.query<RowDataPacket[]>({
       sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
@@ -50,7 +66,17 @@ export class RowCopier {
       rowsAsArray: true,
     });
     this.maxKey = rows.length > 0 ? (rows[0] as unknown as KeyValues) : undefined;
-    this.done = this.maxKey === undefined;
+    if (this.maxKey === undefined || (this.lastKey && (await this.pastEnd()))) await this.finishEmpty();
+  }
+
+  /** Nothing (left) to copy: record that, so a resume does not look for rows again. */
+  private async finishEmpty(): Promise<void> {
+    this.done = true;
+    const checkpoints = this.options.checkpoints;
+    if (checkpoints) {
+      await inTransferTransaction(this.conn, this.mapping,
+        () => checkpoints.copied(this.conn, { lastKey: this.lastKey, rowsCopied: this.rowsCopied, done: true }));
+    }
   }
 
   async run(hooks: CopyHooks): Promise<void> {
@@ -68,6 +94,16 @@ export class RowCopier {
     const ratio = this.options.targetChunkMs / Math.max(elapsedMs, 1);
     const next = Math.round(this.chunkSize * Math.min(2, Math.max(0.5, ratio)));
     this.chunkSize = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, next));
+  }
+
+  /** A resumed copy whose watermark is already at or past the current last key. */
+  private async pastEnd(): Promise<boolean> {
+    const cols = this.mapping.key.oldColumns;
+    const after = keyAfter(cols, this.lastKey!);
+    const [rows] = await this.conn.query<RowDataPacket[]>(
+      `SELECT 1 FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)}) WHERE ${after.sql} LIMIT 1`,
+      after.params);
+    return rows.length === 0;
   }
 
   private async upperBound(): Promise<{ upper: KeyValues; last: boolean }> {
@@ -91,8 +127,11 @@ export class RowCopier {
     };
     for (let duplicates = 0; ; duplicates++) {
       try {
-        const copied = await inTransferTransaction(this.conn, this.mapping,
-          () => transferRows(this.conn, this.names, this.mapping, scope));
+        const copied = await inTransferTransaction(this.conn, this.mapping, async () => {
+          const rows = await transferRows(this.conn, this.names, this.mapping, scope);
+          await this.options.checkpoints?.copied(this.conn, { lastKey: upper, rowsCopied: this.rowsCopied + rows, done: last });
+          return rows;
+        });
         this.lastKey = upper;
         this.done = last;
         this.rowsCopied += copied;

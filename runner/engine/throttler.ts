@@ -32,8 +32,10 @@ export class Throttler {
   private failedChecks = 0;
   private fatal: Error | undefined;
 
+  /** `extraReason` adds a caller's own reason to pause (a manual pause), checked with the others. */
   constructor(private readonly ctrl: Connection, private readonly replicas: Replica[], private readonly names: TableNames,
-    private readonly limits: ThrottleLimits) {}
+    private readonly limits: ThrottleLimits,
+    private readonly extraReason: () => Promise<string | undefined> | string | undefined = () => undefined) {}
 
   /** Checks once right away, then keeps checking in the background. */
   async start(): Promise<void> {
@@ -45,7 +47,7 @@ export class Throttler {
     if (this.checking) return;
     this.checking = true;
     try {
-      this.reason = (await this.threadsReason()) ?? (await this.lagReason());
+      this.reason = (await this.extraReason()) ?? (await this.threadsReason()) ?? (await this.lagReason());
       this.failedChecks = 0;
     } catch (err) {
       this.reason = `throttle check failed: ${(err as Error).message}`;

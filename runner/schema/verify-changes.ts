@@ -23,18 +23,27 @@ export interface Verification {
 /** ER_ALTER_OPERATION_NOT_SUPPORTED(_REASON): the requested algorithm cannot do this ALTER. */
 const NOT_SUPPORTED = new Set([1845, 1846]);
 
-async function runWithBestAlgorithm(conn: Connection, table: string, alter: string): Promise<Algorithm> {
-  const prefix = `ALTER TABLE ${quoteIdent(table)} `;
+const ALGORITHM_OPTION = { INSTANT: 'ALGORITHM=INSTANT', INPLACE: 'ALGORITHM=INPLACE, LOCK=NONE' } as const;
+
+/**
+ * The ALTER that the server must run with `algorithm` or refuse (never silently falling back to a
+ * blocking table copy).
+ */
+export function alterWithAlgorithm(table: string, alter: string, algorithm: 'INSTANT' | 'INPLACE'): string {
   const separator = /^(PARTITION BY|REMOVE PARTITIONING)/.test(alter) ? ' ' : ', ';
-  for (const [algorithm, option] of [['INSTANT', 'ALGORITHM=INSTANT'], ['INPLACE', 'ALGORITHM=INPLACE, LOCK=NONE']] as const) {
+  return `ALTER TABLE ${quoteIdent(table)} ${ALGORITHM_OPTION[algorithm]}${separator}${alter}`;
+}
+
+async function runWithBestAlgorithm(conn: Connection, table: string, alter: string): Promise<Algorithm> {
+  for (const algorithm of ['INSTANT', 'INPLACE'] as const) {
     try {
-      await conn.query(`${prefix}${option}${separator}${alter}`);
+      await conn.query(alterWithAlgorithm(table, alter, algorithm));
       return algorithm;
     } catch (err) {
       if (!NOT_SUPPORTED.has(mysqlErrno(err) ?? 0)) throw err;
     }
   }
-  await conn.query(`${prefix}${alter}`);
+  await conn.query(`ALTER TABLE ${quoteIdent(table)} ${alter}`);
   return 'COPY';
 }
 

@@ -1,0 +1,265 @@
+// Drives one claimed deploy through its durable states: queued → running (online migrations copy and
+// catch up, each independently) → ready-to-cutover (waiting, applying the binlog, for `auto` or a
+// released gate) → cutting-over (changes applied in plan order) → complete. Every step reads what is
+// stored, so a runner that dies anywhere is replaced by one that continues from there.
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { connect } from '../db/connect.ts';
+import type { ConnectionTarget } from '../db/dsn.ts';
+import { quoteIdent } from '../db/quote.ts';
+import { MigrationFailed, MigrationInterrupted } from '../engine/errors.ts';
+import { isConnectionLoss } from '../engine/mysql-errors.ts';
+import { showCreateTable, tableExists } from '../engine/table-info.ts';
+import { tableNames } from '../engine/table-names.ts';
+import { comparableCreateTable } from '../schema/table-model.ts';
+import { alterWithAlgorithm } from '../schema/verify-changes.ts';
+import type { WorkerObserver } from './deploy-model.ts';
+import { runWithLockRetries } from './direct-ddl.ts';
+import { MigrationDriver } from './migration-driver.ts';
+import type { DeployRow, MigrationRow, StateStore } from './state-store.ts';
+
+export interface DeployRunnerOptions {
+  runnerId: string;
+  observer: WorkerObserver;
+  retentionSeconds: number;
+}
+
+export type RunOutcome = 'finished' | 'interrupted';
+
+const WATCH_MS = 250;
+
+/** Not a verdict on the deploy: the lease, a connection or the runner went away; resume later. */
+export function isInterruption(err: unknown): boolean {
+  return err instanceof MigrationInterrupted || isConnectionLoss(err);
+}
+
+/** The name a dropped table is kept under until the retention ends (at most 64 characters). */
+export function droppedName(table: string, deployId: number): string {
+  return `${table.slice(0, 40)}__dropped${deployId}`;
+}
+
+export class DeployRunner {
+  private readonly controller = new AbortController();
+  private readonly actor: string;
+  private readonly drivers: MigrationDriver[] = [];
+  private deploy!: DeployRow;
+  /** Online migrations whose swap a crashed cut-over had already done. */
+  private readonly swappedTables = new Set<string>();
+
+  constructor(private readonly store: StateStore, private readonly deployId: number, private readonly token: number,
+    private readonly lockConn: Connection, private readonly options: DeployRunnerOptions) {
+    this.actor = `runner:${options.runnerId}`;
+  }
+
+  private get target(): ConnectionTarget {
+    return this.store.target;
+  }
+
+  /** Stops without a verdict: the deploy stays as stored and another run resumes it. */
+  stop(): void {
+    this.controller.abort(new MigrationInterrupted('the runner is stopping'));
+  }
+
+  private stopWith(reason: Error): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  private checkStopped(): void {
+    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+  }
+
+  /** Re-reads the deploy's intents and proves the lease, several times a second. */
+  private async watch(): Promise<void> {
+    const [[held]] = await this.lockConn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine',
+      [this.store.deployLockName(this.deployId)]);
+    this.deploy = await this.store.deployRow(this.deployId);
+    if (Number(held.mine) !== 1 || this.deploy.leaseToken !== this.token) {
+      this.stopWith(new MigrationInterrupted('this runner lost its lease on the deploy'));
+    } else if (this.deploy.abortRequestedBy && ['queued', 'running', 'ready-to-cutover'].includes(this.deploy.state)) {
+      this.stopWith(new MigrationFailed(`aborted by ${this.deploy.abortRequestedBy}`));
+    }
+  }
+
+  async run(): Promise<RunOutcome> {
+    this.deploy = await this.store.deployRow(this.deployId);
+    const migrations = await this.store.migrationRows(this.deployId);
+    let watching = false;
+    const timer = setInterval(() => {
+      if (watching) return;
+      watching = true;
+      this.watch().catch((err) => this.stopWith(isInterruption(err) ? err : new MigrationInterrupted(String(err))))
+        .finally(() => { watching = false; });
+    }, WATCH_MS);
+    let failure: unknown;
+    try {
+      if (this.deploy.abortRequestedBy && this.deploy.state !== 'cutting-over') throw new MigrationFailed(`aborted by ${this.deploy.abortRequestedBy}`);
+      if (this.deploy.state === 'queued') {
+        await this.store.setDeployState(this.deployId, this.token, 'running', this.actor, 'started', `started by ${this.actor}`);
+        this.deploy.state = 'running';
+      }
+      if (this.deploy.state === 'running' || this.deploy.state === 'ready-to-cutover') {
+        await this.prepareAll(migrations);
+        if (this.deploy.state === 'running') {
+          await this.store.setDeployState(this.deployId, this.token, 'ready-to-cutover', this.actor, 'ready',
+            this.deploy.cutover === 'gated' ? 'ready to cut over: waiting for a release' : 'ready to cut over');
+          this.deploy.state = 'ready-to-cutover';
+        }
+        const releasedBy = await this.waitForGo();
+        await this.store.setDeployState(this.deployId, this.token, 'cutting-over', releasedBy, 'cutover-started',
+          `cut-over started (${releasedBy === this.actor ? 'automatic' : `released by ${releasedBy}`})`);
+      } else if (this.deploy.state === 'cutting-over') {
+        await this.prepareAll(migrations);
+      } else {
+        return 'finished';
+      }
+      await this.applyAll(migrations);
+      await this.store.setDeployState(this.deployId, this.token, 'complete', this.actor, 'complete', 'every change is live');
+      return 'finished';
+    } catch (err) {
+      failure = err;
+      if (isInterruption(err)) return 'interrupted';
+      await this.fail(err);
+      return 'finished';
+    } finally {
+      clearInterval(timer);
+      for (const driver of this.drivers) await driver.close(failure).catch(() => undefined);
+    }
+  }
+
+  /** Starts (or resumes) every online migration and waits until all are ready; one failure fails the deploy. */
+  private async prepareAll(migrations: MigrationRow[]): Promise<void> {
+    const ctrl = await connect(this.target);
+    try {
+      for (const m of migrations.filter((x) => x.method === 'online' && x.stage !== 'complete')) {
+        if (m.stage === 'cutting-over' && (await this.swapDone(ctrl, m))) {
+          this.swappedTables.add(m.table);
+          continue;
+        }
+        await this.releaseEarlierOriginal(ctrl, m.table);
+      }
+    } finally {
+      await ctrl.end();
+    }
+    const online = migrations.filter((m) => m.method === 'online' && m.stage !== 'complete' && !this.swappedTables.has(m.table));
+    for (const m of online) {
+      this.drivers.push(new MigrationDriver({
+        store: this.store, deployId: this.deployId, token: this.token, target: this.target, actor: this.actor,
+        signal: this.controller.signal, observer: this.options.observer,
+        pauseReason: () => (this.deploy.paused ? `paused by ${this.deploy.pausedBy}` : undefined),
+        onError: (err) => this.stopWith(isInterruption(err) ? err as Error : new MigrationInterrupted(String(err))),
+      }, m));
+    }
+    const results = await Promise.allSettled(this.drivers.map((d) => d.prepare()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      this.stopWith(failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason)));
+      throw this.controller.signal.reason;
+    }
+    this.checkStopped();
+  }
+
+  /** Whether a cut-over interrupted by a crash had swapped the tables (the shadow gone, the original kept). */
+  private async swapDone(ctrl: Connection, m: MigrationRow): Promise<boolean> {
+    const names = tableNames(this.target.database, m.table);
+    if (await tableExists(ctrl, names.schema, names.shadow)) return false;
+    const [rows] = await ctrl.query<RowDataPacket[]>(
+      'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
+    return rows.length > 0 && rows[0].TABLE_COMMENT !== 'schemabot cut-over sentry';
+  }
+
+  /**
+   * Only the last deploy on a table can be reverted: a new migration of the table ends the revert
+   * window of the previous one by dropping its kept original, and says so.
+   */
+  private async releaseEarlierOriginal(ctrl: Connection, table: string): Promise<void> {
+    const old = tableNames(this.target.database, table).old;
+    const retained = await this.store.retainedFor(old);
+    if (!retained || retained.deployId === this.deployId) return;
+    await ctrl.query(`DROP TABLE IF EXISTS ${quoteIdent(old)}`);
+    await this.store.forgetRetained(old);
+    await this.store.addEvent(this.deployId, table, this.actor, 'retention',
+      `dropped \`${old}\` kept by deploy ${retained.deployId}: that deploy can no longer be reverted`);
+  }
+
+  /** Keeps the migrations applying until the cut-over may start; returns who released it. */
+  private async waitForGo(): Promise<string> {
+    let release!: () => void;
+    const go = new Promise<void>((r) => { release = r; });
+    const waiting = this.drivers.map((d) => d.waitFor(go));
+    try {
+      for (;;) {
+        this.checkStopped();
+        for (const driver of this.drivers) driver.checkAbort();
+        const { cutover, cutoverRequestedBy, cutoverAfter } = this.deploy;
+        const due = !cutoverAfter || cutoverAfter.getTime() <= Date.now();
+        if (due && (cutover === 'auto' || cutoverRequestedBy)) {
+          release();
+          await Promise.all(waiting);
+          return cutoverRequestedBy ?? this.actor;
+        }
+        await Promise.race([new Promise((r) => setTimeout(r, WATCH_MS)), ...waiting]);
+      }
+    } finally {
+      release();
+      await Promise.allSettled(waiting);
+    }
+  }
+
+  /** Applies every change in plan order; each completed change is recorded, so a resume skips it. */
+  private async applyAll(migrations: MigrationRow[]): Promise<void> {
+    const conn = await connect(this.target);
+    try {
+      for (const m of migrations) {
+        this.checkStopped();
+        if (m.stage === 'complete') continue;
+        const message = await this.applyOne(conn, m);
+        await this.store.setMigrationStage(this.deployId, this.token, m, 'complete', this.actor, message);
+      }
+    } finally {
+      await conn.end();
+    }
+  }
+
+  private async applyOne(conn: Connection, m: MigrationRow): Promise<string> {
+    const retainUntil = new Date(Date.now() + this.options.retentionSeconds * 1000);
+    const live = async () => (await tableExists(conn, this.target.database, m.table))
+      ? comparableCreateTable(await showCreateTable(conn, m.table)) : undefined;
+    const ddl = (sql: string) => runWithLockRetries(conn, sql, this.controller.signal,
+      (attempt, wait) => this.store.addEvent(this.deployId, m.table, this.actor, 'lock-wait',
+        `waiting for a metadata lock on \`${m.table}\` (attempt ${attempt}, next in ${wait} s): a long transaction holds it`));
+    switch (m.method) {
+      case 'create':
+        if ((await live()) === comparableCreateTable(m.definition ?? '')) return `\`${m.table}\` already exists as planned`;
+        await ddl(m.statement);
+        return `created \`${m.table}\``;
+      case 'direct':
+        if (m.definition && (await live()) === comparableCreateTable(m.definition)) return `\`${m.table}\` already has its new definition`;
+        await ddl(directAlter(m));
+        return `altered \`${m.table}\` in place (${m.algorithm})`;
+      case 'drop': {
+        const kept = droppedName(m.table, this.deployId);
+        if (await tableExists(conn, this.target.database, m.table)) await ddl(`RENAME TABLE ${quoteIdent(m.table)} TO ${quoteIdent(kept)}`);
+        await this.store.retain(this.deployId, kept, m.table, retainUntil);
+        return `dropped \`${m.table}\`: kept as \`${kept}\` until ${retainUntil.toISOString()}`;
+      }
+      case 'online': {
+        const old = tableNames(this.target.database, m.table).old;
+        let stall: number | undefined;
+        if (!this.swappedTables.has(m.table)) stall = await this.drivers.find((d) => d.row.id === m.id)!.cutOver();
+        await this.store.retain(this.deployId, old, m.table, retainUntil);
+        return stall === undefined ? `\`${m.table}\` had been swapped before the runner restarted; original kept as \`${old}\``
+          : `cut over \`${m.table}\`: writers blocked ${stall.toFixed(1)} ms; original kept as \`${old}\` until ${retainUntil.toISOString()}`;
+      }
+    }
+  }
+
+  private async fail(err: unknown): Promise<void> {
+    const aborted = this.deploy.abortRequestedBy !== undefined && err instanceof MigrationFailed && /^aborted by/.test(err.message);
+    const message = (err as Error).message ?? String(err);
+    await this.store.setDeployState(this.deployId, this.token, aborted ? 'aborted' : 'failed', this.actor,
+      aborted ? 'aborted' : 'failed', aborted ? message : `failed: ${message}`, aborted ? undefined : message).catch(() => undefined);
+  }
+}
+
+function directAlter(m: MigrationRow): string {
+  return alterWithAlgorithm(m.table, m.alter!, m.algorithm === 'INSTANT' ? 'INSTANT' : 'INPLACE');
+}
