@@ -42,13 +42,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (status === 401) reply.header('www-authenticate', 'Bearer');
     return reply.code(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({
-    error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}` },
-  }));
+  // The path is not echoed: callers do paste secrets into URLs.
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not-found', message: `no such route (${request.method})` } }));
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/metrics', async (_request, reply) => {
-    const text = await options.metrics.scrape(options.service);
+  app.get('/metrics', async (request, reply) => {
+    const text = await options.metrics.scrape(options.service, (target, err) => request.log.error({ err, target }, 'metrics: cannot read the target'));
     return reply.type(options.metrics.registry.contentType).send(text);
   });
   registerV1Routes(app, options.service);

@@ -23,9 +23,9 @@ export function loggerOptions(settings: LogSettings): PinoOptions {
   };
 }
 
-/** Replaces each secret, as written and as escaped inside a JSON string, with `[secret]`. */
+/** Replaces each secret, as written, escaped inside a JSON string or URL-encoded, with `[secret]`. */
 export function secretScrubber(secrets: readonly string[]): (line: string) => string {
-  const forms = [...new Set(secrets.filter(Boolean).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))]
+  const forms = [...new Set(secrets.filter(Boolean).flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]))]
     .sort((a, b) => b.length - a.length);
   return (line) => forms.reduce((out, secret) => out.split(secret).join('[secret]'), line);
 }

@@ -1,20 +1,30 @@
 // Prometheus metrics on a private registry. Deploy and migration gauges are recomputed from the
-// state tables at each scrape (non-final deploys only), so every runner reports the same durable
-// truth; throttling, cut-over stalls and copied rows are fed by the worker through WorkerObserver.
+// state tables at each scrape (non-final deploys only, target by target), so every runner reports
+// the same durable truth; throttling, cut-over stalls and copied rows are fed by the worker through WorkerObserver.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DEPLOY_STATES, FINAL_STATES, type DeployState, type RunnerService, type WorkerObserver } from '../queue/deploy-model.ts';
+import {
+  DEPLOY_STATES, FINAL_STATES, type DeployState, type DeployView, type RunnerService, type WorkerObserver,
+} from '../queue/deploy-model.ts';
+
+const MAX_SCRAPED_DEPLOYS = 1000;
 
 export const ACTIVE_STATES: DeployState[] = DEPLOY_STATES.filter((s) => !FINAL_STATES.includes(s));
 
 export interface RunnerMetrics {
   registry: Registry;
   observer: WorkerObserver;
-  /** Refreshes the gauges from the service and returns the exposition text. */
-  scrape(service: Pick<RunnerService, 'list'>): Promise<string>;
+  /**
+   * Refreshes the gauges from the service, target by target, and returns the exposition text. A
+   * target whose state cannot be read reports `schemabot_target_up 0` and goes to `onError`.
+   */
+  scrape(service: Pick<RunnerService, 'list' | 'targets'>, onError: (target: string, err: unknown) => void): Promise<string>;
 }
 
 export function createMetrics(): RunnerMetrics {
   const registry = new Registry();
+  const up = new Gauge({
+    name: 'schemabot_target_up', help: "1 when the target's state tables could be read at this scrape", labelNames: ['target'], registers: [registry],
+  });
   const deploys = new Gauge({ name: 'schemabot_deploys', help: 'Non-final deploys by state', labelNames: ['state'], registers: [registry] });
   const migrationLabels = ['target', 'deploy', 'table'] as const;
   const rowsCopied = new Gauge({
@@ -47,8 +57,17 @@ export function createMetrics(): RunnerMetrics {
     rowsCopied: (rows) => copied.inc(rows),
   };
 
-  async function scrape(service: Pick<RunnerService, 'list'>): Promise<string> {
-    const active = await service.list({ states: ACTIVE_STATES });
+  async function scrape(service: Pick<RunnerService, 'list' | 'targets'>, onError: (target: string, err: unknown) => void): Promise<string> {
+    const active: DeployView[] = [];
+    for (const target of service.targets()) {
+      try {
+        active.push(...await service.list({ target, states: ACTIVE_STATES, limit: MAX_SCRAPED_DEPLOYS }));
+        up.set({ target }, 1);
+      } catch (err) {
+        up.set({ target }, 0);
+        onError(target, err);
+      }
+    }
     for (const gauge of [deploys, rowsCopied, rowsTotal, lag]) gauge.reset();
     for (const state of ACTIVE_STATES) deploys.set({ state }, active.filter((d) => d.state === state).length);
     for (const deploy of active) {
@@ -65,12 +84,11 @@ export function createMetrics(): RunnerMetrics {
   return { registry, observer, scrape };
 }
 
-/** A bounded label for a free-text throttle reason (which names replicas, thresholds, queries). */
+/** A bounded label for a free-text throttle reason (which names replicas, thresholds, people). */
 export function throttleKind(reason: string): string {
-  if (/check failed|checks kept failing/i.test(reason)) return 'check-failed';
-  if (/threads_running/i.test(reason)) return 'threads-running';
-  if (/^replica\b|\blag\b/i.test(reason)) return 'replica-lag';
-  if (/paused/i.test(reason)) return 'paused';
-  if (/custom|query/i.test(reason)) return 'custom-query';
+  if (/^paused\b/.test(reason)) return 'paused';
+  if (/^throttle check/.test(reason)) return 'check-failed';
+  if (/^Threads_running/.test(reason)) return 'threads-running';
+  if (/^replica\b/.test(reason)) return 'replica-lag';
   return 'other';
 }
