@@ -9,7 +9,7 @@ import type { RunnerMetrics } from './metrics.ts';
 import { schemaErrorMessage } from './request-schemas.ts';
 import { registerV1Routes } from './v1-routes.ts';
 
-export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 export interface ServerOptions {
   service: RunnerService;

@@ -24,7 +24,7 @@ export function loggerOptions(settings: LogSettings): PinoOptions {
 }
 
 /** Replaces each secret, as written, escaped inside a JSON string or URL-encoded, with `[secret]`. */
-export function secretScrubber(secrets: readonly string[]): (line: string) => string {
+function secretScrubber(secrets: readonly string[]): (line: string) => string {
   const forms = [...new Set(secrets.filter(Boolean).flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]))]
     .sort((a, b) => b.length - a.length);
   return (line) => forms.reduce((out, secret) => out.split(secret).join('[secret]'), line);

@@ -1,6 +1,7 @@
 // Prometheus metrics on a private registry. Deploy and migration gauges are recomputed from the
 // state tables at each scrape (non-final deploys only, target by target), so every runner reports
-// the same durable truth; throttling, cut-over stalls and copied rows are fed by the worker through WorkerObserver.
+// the same durable truth; throttling, cut-over stalls and copied rows come from the worker through
+// the WorkerObserver this module provides.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
   DEPLOY_STATES, FINAL_STATES, type DeployState, type DeployView, type RunnerService, type WorkerObserver,

@@ -4,7 +4,7 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { TARGET_NAME } from './config.ts';
 
-export const MAX_FILES = 1000;
+const MAX_FILES = 1000;
 const FILE_NAME = '^[A-Za-z0-9_.-]{1,128}\\.sql$';
 const ACTOR = '^[A-Za-z0-9][A-Za-z0-9_.@:\\[\\]-]{0,99}$';
 
