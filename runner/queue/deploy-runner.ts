@@ -14,13 +14,14 @@ import { comparableCreateTable } from '../schema/table-model.ts';
 import { alterWithAlgorithm } from '../schema/verify-changes.ts';
 import type { WorkerObserver } from './deploy-model.ts';
 import { runWithLockRetries } from './direct-ddl.ts';
-import { MigrationDriver } from './migration-driver.ts';
+import { MigrationDriver, type MigrationTuning } from './migration-driver.ts';
 import type { DeployRow, MigrationRow, StateStore } from './state-store.ts';
 
 export interface DeployRunnerOptions {
   runnerId: string;
   observer: WorkerObserver;
   retentionSeconds: number;
+  migration: MigrationTuning;
 }
 
 export type RunOutcome = 'finished' | 'interrupted';
@@ -143,7 +144,7 @@ export class DeployRunner {
     for (const m of online) {
       this.drivers.push(new MigrationDriver({
         store: this.store, deployId: this.deployId, token: this.token, target: this.target, actor: this.actor,
-        signal: this.controller.signal, observer: this.options.observer,
+        signal: this.controller.signal, observer: this.options.observer, tuning: this.options.migration,
         pauseReason: () => (this.deploy.paused ? `paused by ${this.deploy.pausedBy}` : undefined),
         onError: (err) => this.stopWith(isInterruption(err) ? err as Error : new MigrationInterrupted(String(err))),
       }, m));

@@ -11,6 +11,7 @@ import {
   BadInput, NotFound, silentObserver, type DeployCommand, type DeployEvent, type DeployView, type ListFilter, type PlanRequest,
   type RunnerService, type SubmitRequest, type WorkerObserver,
 } from './deploy-model.ts';
+import type { MigrationTuning } from './migration-driver.ts';
 import { StateStore, type NewMigration } from './state-store.ts';
 import { Worker } from './worker.ts';
 
@@ -24,6 +25,8 @@ export interface RunnerOptions {
   observer?: WorkerObserver;
   /** How often the worker looks for deploys to claim, ms. */
   pollMs?: number;
+  /** Engine settings for every online migration: chunk size, throttling limits, replicas to watch. */
+  migration?: MigrationTuning;
 }
 
 /** Schema files, and the repository's lint configuration beside them. */
@@ -176,7 +179,7 @@ export class DeployService implements RunnerService {
   startWorker(): void {
     this.worker ??= new Worker(this.targets().map((name) => ({ name, ready: () => this.store(name) })), {
       runnerId: this.options.runnerId, retentionSeconds: this.options.retentionSeconds ?? 24 * 3600,
-      observer: this.options.observer ?? silentObserver, pollMs: this.options.pollMs ?? 500,
+      observer: this.options.observer ?? silentObserver, pollMs: this.options.pollMs ?? 500, migration: this.options.migration ?? {},
     });
     this.worker.start();
   }

@@ -2,10 +2,13 @@
 // checkpoints), copy, index build, catch-up; then it keeps applying the binlog until the deploy cuts
 // over. Progress goes to the state store at most once a second; stage changes immediately.
 import type { ConnectionTarget } from '../db/dsn.ts';
-import { OnlineMigration } from '../engine/online-migration.ts';
+import { OnlineMigration, type MigrationOptions } from '../engine/online-migration.ts';
 import type { ProgressSink, ProgressSnapshot } from '../engine/progress.ts';
 import type { WorkerObserver } from './deploy-model.ts';
 import type { MigrationRow, StateStore } from './state-store.ts';
+
+export type MigrationTuning = Partial<Pick<MigrationOptions,
+  'chunkSize' | 'targetChunkMs' | 'maxLagMs' | 'maxThreadsRunning' | 'replicas' | 'lockWaitSeconds' | 'cutOverAttempts'>>;
 
 export interface DriverContext {
   store: StateStore;
@@ -15,6 +18,7 @@ export interface DriverContext {
   actor: string;
   signal: AbortSignal;
   observer: WorkerObserver;
+  tuning: MigrationTuning;
   /** Why the copy should wait (a manual pause), if it should. */
   pauseReason: () => string | undefined;
   /** A failed background write (e.g. the lease was lost) stops the deploy. */
@@ -73,6 +77,7 @@ export class MigrationDriver {
     const { store, deployId, token, actor, target } = this.context;
     const resume = await store.resumePoint(this.row.id);
     this.migration = new OnlineMigration({
+      ...this.context.tuning,
       target, table: this.row.table, alter: this.row.alter!,
       // The planner only lets a column drop through when its finding was suppressed with a reason.
       allowDropColumns: true,

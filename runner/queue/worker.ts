@@ -9,6 +9,7 @@ import { connect } from '../db/connect.ts';
 import { quoteIdent } from '../db/quote.ts';
 import type { WorkerObserver } from './deploy-model.ts';
 import { DeployRunner } from './deploy-runner.ts';
+import type { MigrationTuning } from './migration-driver.ts';
 import type { StateStore } from './state-store.ts';
 
 export interface WorkerTarget {
@@ -22,6 +23,7 @@ export interface WorkerOptions {
   retentionSeconds: number;
   observer: WorkerObserver;
   pollMs: number;
+  migration: MigrationTuning;
 }
 
 /** A stalled runner's lock connection is closed by the server after this long without a query. */
@@ -79,6 +81,7 @@ export class Worker {
       const token = await store.takeLease(id, this.runnerId);
       const runner = new DeployRunner(store, id, token, lockConn, {
         runnerId: this.runnerId, observer: this.options.observer, retentionSeconds: this.options.retentionSeconds,
+        migration: this.options.migration,
       });
       claimed = true;
       const done = runner.run().then((outcome) => {

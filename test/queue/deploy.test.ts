@@ -1,0 +1,61 @@
+// A deploy end to end with a real worker: an online migration under mirrored writes, a CREATE, an
+// in-place ALTER and a DROP kept for retention, gated cut-over, commands and their event log.
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WrongState } from '../../runner/queue/deploy-model.ts';
+import { DeployService } from '../../runner/queue/deploy-service.ts';
+import { twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
+
+let service: DeployService | undefined;
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+});
+
+describe('deploys', () => {
+  it('runs a gated deploy: online copy under writes, waits, cuts over on command, applies every change', async () => {
+    const fx = await twinFixture(3000);
+    await fx.conn.query('CREATE TABLE small (id INT PRIMARY KEY, v INT)');
+    await fx.conn.query('CREATE TABLE gone (id INT PRIMARY KEY)');
+    service = new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` });
+    const files = {
+      ...fx.files,
+      'small.sql': 'CREATE TABLE small (id INT PRIMARY KEY, v INT, w INT NULL);',
+      'audit.sql': 'CREATE TABLE audit (id BIGINT PRIMARY KEY, what VARCHAR(100) NOT NULL);',
+      '.schemabot.yml': 'lint:\n  drop-table: warning\n',
+    };
+    const { deploy, created } = await service.submit({ target: 'main', files, clientKey: 'pr-1', cutover: 'gated', actor: 'alice' });
+    expect(created).toBe(true);
+    expect(deploy.migrations.map((m) => [m.table, m.method])).toEqual(expect.arrayContaining([
+      ['t', 'online'], ['small', 'direct'], ['audit', 'create'], ['gone', 'drop'],
+    ]));
+    const again = await service.submit({ target: 'main', files, clientKey: 'pr-1', cutover: 'gated', actor: 'alice' });
+    expect(again).toMatchObject({ created: false, deploy: { id: deploy.id } });
+
+    await expect(service.command(deploy.id, 'cutover', 'bob')).rejects.toBeInstanceOf(WrongState);
+    service.startWorker();
+    const ready = await waitForDeploy(service, deploy.id, 'ready-to-cutover');
+    expect(ready.percent).toBe(100);
+    // Gated: it keeps waiting (and applying writes) until released; nothing is live yet.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await service.get(deploy.id)).state).toBe('ready-to-cutover');
+    const [pending] = await fx.conn.query<RowDataPacket[]>("SHOW TABLES LIKE 'audit'");
+    expect(pending).toHaveLength(0);
+
+    await service.command(deploy.id, 'cutover', 'carol');
+    const complete = await waitForDeploy(service, deploy.id, 'complete');
+    expect(complete.migrations.every((m) => m.stage === 'complete')).toBe(true);
+    const result = await fx.compare();
+    expect(result.definitions[0]).toBe(result.definitions[1]);
+    expect(result.rows[0]).toEqual(result.rows[1]);
+    const [tables] = await fx.conn.query<RowDataPacket[]>('SHOW TABLES');
+    const names = tables.map((r) => String(Object.values(r)[0]));
+    expect(names).toEqual(expect.arrayContaining(['audit', 't__old', `gone__dropped${deploy.id.split('.')[1]}`]));
+    expect(names).not.toContain('gone');
+    expect(names).not.toContain('_t_gho');
+    const events = await service.events(deploy.id);
+    expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(['submitted', 'started', 'ready', 'cutover-requested', 'cutover-started', 'complete']));
+    expect(events.find((e) => e.kind === 'cutover-requested')?.actor).toBe('carol');
+    await fx.conn.end();
+  });
+});
