@@ -3,7 +3,7 @@
 // (row-transfer.ts), so a key whose row is gone is simply deleted. Row images are never trusted as
 // values (zongji mis-decodes e.g. negative TIME(n)), and every conversion is the server's own.
 import type { Connection } from 'mysql2/promise';
-import type { BinlogPosition, BinlogStreamer, Row, RowChange } from './binlog-streamer.ts';
+import { ddlTargets, type BinlogPosition, type BinlogStreamer, type Row, type RowChange } from './binlog-streamer.ts';
 import type { CheckpointPort } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed, MigrationInterrupted } from './errors.ts';
@@ -23,6 +23,12 @@ function toParam(value: unknown): unknown {
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) return JSON.stringify(value);
   return value;
+}
+
+/** A RENAME naming both tables: schemabot's own swap of T and its kept original. */
+function isSwap(ddl: string, table: string, partner: string): boolean {
+  const targets = ddlTargets(ddl).map(([, t]) => t);
+  return /^\s*RENAME\s/i.test(ddl) && targets.includes(table) && targets.includes(partner);
 }
 
 function keyString(key: KeyValues): string {
@@ -53,7 +59,8 @@ export class BinlogApplier {
   private positionSavedAt = 0;
 
   constructor(private readonly conn: Connection, private readonly streamer: BinlogStreamer,
-    private readonly names: TableNames, private readonly mapping: ColumnMapping, private readonly checkpoints?: CheckpointPort) {}
+    private readonly names: TableNames, private readonly mapping: ColumnMapping, private readonly checkpoints?: CheckpointPort,
+    private readonly swapPartner?: string) {}
 
   start(): void {
     this.loop = this.run();
@@ -93,6 +100,10 @@ export class BinlogApplier {
         // Past the stop marker: if the cut-over gives up, these still belong to the original table.
         this.streamer.requeue(changes.slice(i));
         return;
+      }
+      if (change.ddl && this.swapPartner && isSwap(change.ddl, this.names.original, this.swapPartner)) {
+        // A swap back streams from the position under the earlier cut-over's lock: that swap comes next.
+        continue;
       }
       if (change.ddl) {
         throw new MigrationFailed(`\`${this.names.original}\` was changed by DDL during the migration: ${change.ddl.slice(0, 200)}`);

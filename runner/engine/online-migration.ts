@@ -20,7 +20,7 @@ import { silentProgress, type MigrationState, type ProgressSink, type ProgressSn
 import { RowCopier } from './row-copier.ts';
 import { readTableInfo, showCreateTable, tableExists, type TableInfo } from './table-info.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
-import { tableNames, type TableNames } from './table-names.ts';
+import { swapBackNames, tableNames, type TableNames } from './table-names.ts';
 import { Throttler } from './throttler.ts';
 import { verifyShadow, type VerificationResult } from './verification.ts';
 
@@ -57,6 +57,11 @@ export interface MigrationOptions {
   /** Called under the cut-over lock with the binlog position after the last change to the old table. */
   beforeRename?: (position: BinlogPosition) => Promise<void>;
   onRowsCopied?: (rows: number) => void;
+  /**
+   * Revert: instead of a new shadow table, the kept original `T__old` is brought up to date from
+   * `from` (the cut-over position) and swapped back in. `renames` maps T's column names to `T__old`'s.
+   */
+  swapBack?: { from: BinlogPosition; renames: Map<string, string> };
 }
 
 export interface MigrationResult {
@@ -136,10 +141,10 @@ export class OnlineMigration {
   private cut: CutOverResult = { stallMs: 0, drainedRows: 0 };
 
   constructor(private readonly options: MigrationOptions) {
-    this.names = tableNames(options.target.database, options.table);
+    this.names = (options.swapBack ? swapBackNames : tableNames)(options.target.database, options.table);
     this.progress = options.progress ?? silentProgress;
     this.lockWaitSeconds = options.lockWaitSeconds ?? 2;
-    this.renames = analyzeAlter(options.alter).renames;
+    this.renames = options.swapBack?.renames ?? analyzeAlter(options.alter).renames;
   }
 
   private async open(readCommitted = false): Promise<Connection> {
@@ -169,6 +174,7 @@ export class OnlineMigration {
     this.ownsTable = true;
     await checkBinlog(this.ctrl);
     await checkTable(this.ctrl, names);
+    if (options.swapBack) return this.startSwapBack(options.swapBack.from);
     const freshStart = options.resume ? await this.resumeObstacle(options.resume) : undefined;
     const resume = freshStart ? undefined : options.resume;
     const original = await readTableInfo(this.ctrl, names.schema, names.original);
@@ -190,6 +196,34 @@ export class OnlineMigration {
       + `${this.mapping.written.length} columns copied${this.mapping.dropped.length ? `, dropping ${this.mapping.dropped.join(', ')}` : ''}`);
     await this.startStreaming(from, resume?.copy);
     return { freshStart };
+  }
+
+  /**
+   * The kept original holds every row as of the cut-over: only the changes since then are replayed
+   * into it (no copy), so the cost follows the changes, not the table size. Nothing can be recopied:
+   * without the binlog since the cut-over the revert is impossible, and says so.
+   */
+  private async startSwapBack(cutOverPosition: BinlogPosition): Promise<{ freshStart?: string }> {
+    const { names, options, ctrl } = this;
+    const from = options.resume?.applied ?? cutOverPosition;
+    if (!(await tableExists(ctrl, names.schema, names.shadow))) {
+      throw new MigrationRefused(`\`${names.shadow}\` is gone (dropped at the end of the retention?): nothing to revert to`);
+    }
+    const [logs] = await ctrl.query<RowDataPacket[]>('SHOW BINARY LOGS');
+    if (!logs.some((l) => l.Log_name === from.file)) {
+      throw new MigrationRefused(`binlog ${from.file} with the writes since the cut-over has been purged: a revert would lose them`);
+    }
+    const original = await readTableInfo(ctrl, names.schema, names.original);
+    this.shadowInfo = await readTableInfo(ctrl, names.schema, names.shadow);
+    this.mapping = buildColumnMapping(original, this.shadowInfo, this.renames);
+    const definition = await showCreateTable(ctrl, names.shadow);
+    this.helpers = { alter: '', shadowDefinition: definition, copyDefinition: definition };
+    if (!(await tableExists(ctrl, names.schema, names.changelog))) await createChangelog(ctrl, names);
+    const copy = { rowsCopied: 0, done: true };
+    if (!options.resume) await options.checkpoints?.started(ctrl, { helpers: this.helpers, copy, applied: from });
+    this.progress.log(`swapping \`${names.shadow}\` back in: replaying the changes since ${from.file}:${from.position}`);
+    await this.startStreaming(from, copy);
+    return {};
   }
 
   /** Why the helper tables of an interrupted run cannot be trusted (so the run starts over), if they cannot. */
@@ -231,7 +265,8 @@ export class OnlineMigration {
       { [names.original]: mapping.key.oldColumns, [names.changelog]: ['hint', 'value'] });
     await this.streamer.start(from);
     // Row transfers use locking reads; READ COMMITTED spares them gap locks (and deadlocks with writers).
-    this.applier = new BinlogApplier(await this.open(true), this.streamer, names, mapping, options.checkpoints);
+    this.applier = new BinlogApplier(await this.open(true), this.streamer, names, mapping, options.checkpoints,
+      options.swapBack ? names.shadow : undefined);
     this.applier.start();
     await writeHeartbeat(monitor, names);
     let heartbeatFailures = 0;
@@ -354,6 +389,7 @@ export class OnlineMigration {
     }
     this.cutOverDone = true;
     await checkCutOver(this.ctrl, this.names, this.shadowInfo);
+    if (this.options.swapBack) await this.ctrl.query(`RENAME TABLE ${quoteIdent(this.names.old)} TO ${quoteIdent(this.names.shadow)}`);
     await auditSwap(this.streamer!, this.names);
     this.setState('complete');
     this.progress.log(`cut-over complete: writers blocked ${this.cut.stallMs.toFixed(1)} ms; original kept as \`${this.names.old}\``);
@@ -398,7 +434,9 @@ export class OnlineMigration {
       // The stream is being torn down either way; the helper tables must still go.
     }
     const interrupted = error instanceof MigrationInterrupted || isConnectionLoss(error);
-    const cleanup = this.cutOverDone ? [this.names.changelog] : interrupted ? [] : [this.names.shadow, this.names.changelog];
+    // A swap back's "shadow" is the kept original: it stays whatever happens.
+    const cleanup = this.cutOverDone || this.options.swapBack ? [this.names.changelog]
+      : interrupted ? [] : [this.names.shadow, this.names.changelog];
     if (this.ownsTable && cleanup.length > 0) {
       await this.ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
     }

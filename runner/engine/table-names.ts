@@ -24,5 +24,20 @@ export function tableNames(schema: string, table: string): TableNames {
   return names;
 }
 
+/**
+ * A swap back (revert): the kept original `T__old` catches up with T and takes its place again. T
+ * moves aside to `T__rev` (the sentry name, after T in lock order like `T__old`), and only then, out
+ * of the critical section, to `T__old`, where a later swap back finds it.
+ */
+export function swapBackNames(schema: string, table: string): TableNames {
+  const forward = tableNames(schema, table);
+  return { ...forward, shadow: forward.old, old: `${table}__rev` };
+}
+
+/** The name a dropped table is kept under until its retention ends (at most 64 characters). */
+export function droppedTableName(table: string, deployId: number): string {
+  return `${table.slice(0, 40)}__dropped${deployId}`;
+}
+
 /** The comment that marks an (empty) cut-over sentry table, so that a leftover one can be told apart. */
 export const SENTRY_COMMENT = 'schemabot cut-over sentry';

@@ -9,10 +9,10 @@ import { quoteIdent } from '../db/quote.ts';
 import { MigrationFailed, MigrationInterrupted } from '../engine/errors.ts';
 import { isConnectionLoss } from '../engine/mysql-errors.ts';
 import { showCreateTable, tableExists } from '../engine/table-info.ts';
-import { tableNames } from '../engine/table-names.ts';
+import { droppedTableName, SENTRY_COMMENT, swapBackNames, tableNames, type TableNames } from '../engine/table-names.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
 import { alterWithAlgorithm } from '../schema/verify-changes.ts';
-import type { WorkerObserver } from './deploy-model.ts';
+import type { MigrationStage, WorkerObserver } from './deploy-model.ts';
 import { runWithLockRetries } from './direct-ddl.ts';
 import { MigrationDriver, type MigrationTuning } from './migration-driver.ts';
 import type { DeployRow, MigrationRow, StateStore } from './state-store.ts';
@@ -31,11 +31,6 @@ const WATCH_MS = 250;
 /** Not a verdict on the deploy: the lease, a connection or the runner went away; resume later. */
 export function isInterruption(err: unknown): boolean {
   return err instanceof MigrationInterrupted || isConnectionLoss(err);
-}
-
-/** The name a dropped table is kept under until the retention ends (at most 64 characters). */
-export function droppedName(table: string, deployId: number): string {
-  return `${table.slice(0, 40)}__dropped${deployId}`;
 }
 
 export class DeployRunner {
@@ -92,28 +87,8 @@ export class DeployRunner {
     }, WATCH_MS);
     let failure: unknown;
     try {
-      if (this.deploy.abortRequestedBy && this.deploy.state !== 'cutting-over') throw new MigrationFailed(`aborted by ${this.deploy.abortRequestedBy}`);
-      if (this.deploy.state === 'queued') {
-        await this.store.setDeployState(this.deployId, this.token, 'running', this.actor, 'started', `started by ${this.actor}`);
-        this.deploy.state = 'running';
-      }
-      if (this.deploy.state === 'running' || this.deploy.state === 'ready-to-cutover') {
-        await this.prepareAll(migrations);
-        if (this.deploy.state === 'running') {
-          await this.store.setDeployState(this.deployId, this.token, 'ready-to-cutover', this.actor, 'ready',
-            this.deploy.cutover === 'gated' ? 'ready to cut over: waiting for a release' : 'ready to cut over');
-          this.deploy.state = 'ready-to-cutover';
-        }
-        const releasedBy = await this.waitForGo();
-        await this.store.setDeployState(this.deployId, this.token, 'cutting-over', releasedBy, 'cutover-started',
-          `cut-over started (${releasedBy === this.actor ? 'automatic' : `released by ${releasedBy}`})`);
-      } else if (this.deploy.state === 'cutting-over') {
-        await this.prepareAll(migrations);
-      } else {
-        return 'finished';
-      }
-      await this.applyAll(migrations);
-      await this.store.setDeployState(this.deployId, this.token, 'complete', this.actor, 'complete', 'every change is live');
+      if (this.deploy.state === 'reverting') await this.revert(migrations);
+      else await this.deployForward(migrations);
       return 'finished';
     } catch (err) {
       failure = err;
@@ -126,28 +101,84 @@ export class DeployRunner {
     }
   }
 
-  /** Starts (or resumes) every online migration and waits until all are ready; one failure fails the deploy. */
-  private async prepareAll(migrations: MigrationRow[]): Promise<void> {
+  private async deployForward(migrations: MigrationRow[]): Promise<void> {
+    if (this.deploy.abortRequestedBy && this.deploy.state !== 'cutting-over') throw new MigrationFailed(`aborted by ${this.deploy.abortRequestedBy}`);
+    if (this.deploy.state === 'queued') {
+      await this.store.setDeployState(this.deployId, this.token, 'running', this.actor, 'started', `started by ${this.actor}`);
+      this.deploy.state = 'running';
+    }
+    if (this.deploy.state === 'running' || this.deploy.state === 'ready-to-cutover') {
+      await this.prepareAll(migrations, 'complete');
+      if (this.deploy.state === 'running') {
+        await this.store.setDeployState(this.deployId, this.token, 'ready-to-cutover', this.actor, 'ready',
+          this.deploy.cutover === 'gated' ? 'ready to cut over: waiting for a release' : 'ready to cut over');
+        this.deploy.state = 'ready-to-cutover';
+      }
+      const releasedBy = await this.waitForGo();
+      await this.store.setDeployState(this.deployId, this.token, 'cutting-over', releasedBy, 'cutover-started',
+        `cut-over started (${releasedBy === this.actor ? 'automatic' : `released by ${releasedBy}`})`);
+    } else if (this.deploy.state === 'cutting-over') {
+      await this.prepareAll(migrations, 'complete');
+    } else {
+      return;
+    }
+    await this.applyAll(migrations, 'complete');
+    await this.store.setDeployState(this.deployId, this.token, 'complete', this.actor, 'complete', 'every change is live');
+  }
+
+  /**
+   * Swaps every change back (the online ones after replaying the writes since their cut-over) and
+   * goes to `reverted`; a reverted deploy goes back to `complete` the same way. A revert that fails
+   * leaves the deploy where it was, with the live tables untouched.
+   */
+  private async revert(migrations: MigrationRow[]): Promise<void> {
+    const towardsOriginal = this.deploy.reverts % 2 === 0;
+    const done = towardsOriginal ? 'reverted' : 'complete';
+    const requestedBy = this.deploy.revertRequestedBy ?? this.actor;
+    try {
+      for (const m of migrations.filter((x) => x.stage !== done && x.stage !== 'reverting' && x.stage !== 'cutting-over')) {
+        await this.store.setMigrationStage(this.deployId, this.token, m, 'reverting', requestedBy);
+      }
+      await this.prepareAll(migrations, done, { towardsOriginal });
+      await this.applyAll([...migrations].reverse(), done, towardsOriginal);
+    } catch (err) {
+      if (isInterruption(err)) throw err;
+      const message = (err as Error).message ?? String(err);
+      await this.store.setDeployState(this.deployId, this.token, towardsOriginal ? 'complete' : 'reverted', this.actor, 'revert-failed',
+        `revert failed, nothing was swapped back: ${message}`, message);
+      return;
+    }
+    await this.store.setDeployState(this.deployId, this.token, done === 'reverted' ? 'reverted' : 'complete', requestedBy,
+      towardsOriginal ? 'reverted' : 'reapplied',
+      towardsOriginal ? `reverted (requested by ${requestedBy})` : `applied again (requested by ${requestedBy})`, undefined, true);
+  }
+
+  /**
+   * Starts (or resumes) every online migration not yet `done` and waits until all are caught up;
+   * one failure fails them all. A swap a crashed cut-over had already done is recognised, not redone.
+   */
+  private async prepareAll(migrations: MigrationRow[], done: MigrationStage, swapBack?: { towardsOriginal: boolean }): Promise<void> {
+    const names = (m: MigrationRow) => (swapBack ? swapBackNames : tableNames)(this.target.database, m.table);
+    const pending = migrations.filter((m) => m.method === 'online' && m.stage !== done);
     const ctrl = await connect(this.target);
     try {
-      for (const m of migrations.filter((x) => x.method === 'online' && x.stage !== 'complete')) {
-        if (m.stage === 'cutting-over' && (await this.swapDone(ctrl, m))) {
+      for (const m of pending) {
+        if (m.stage === 'cutting-over' && (await swapDone(ctrl, names(m)))) {
           this.swappedTables.add(m.table);
           continue;
         }
-        await this.releaseEarlierOriginal(ctrl, m.table);
+        if (!swapBack) await this.releaseEarlierOriginal(ctrl, m.table);
       }
     } finally {
       await ctrl.end();
     }
-    const online = migrations.filter((m) => m.method === 'online' && m.stage !== 'complete' && !this.swappedTables.has(m.table));
-    for (const m of online) {
+    for (const m of pending.filter((x) => !this.swappedTables.has(x.table))) {
       this.drivers.push(new MigrationDriver({
         store: this.store, deployId: this.deployId, token: this.token, target: this.target, actor: this.actor,
         signal: this.controller.signal, observer: this.options.observer, tuning: this.options.migration,
         pauseReason: () => (this.deploy.paused ? `paused by ${this.deploy.pausedBy}` : undefined),
         onError: (err) => this.stopWith(isInterruption(err) ? err as Error : new MigrationInterrupted(String(err))),
-      }, m));
+      }, m, swapBack));
     }
     const results = await Promise.allSettled(this.drivers.map((d) => d.prepare()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -156,15 +187,6 @@ export class DeployRunner {
       throw this.controller.signal.reason;
     }
     this.checkStopped();
-  }
-
-  /** Whether a cut-over interrupted by a crash had swapped the tables (the shadow gone, the original kept). */
-  private async swapDone(ctrl: Connection, m: MigrationRow): Promise<boolean> {
-    const names = tableNames(this.target.database, m.table);
-    if (await tableExists(ctrl, names.schema, names.shadow)) return false;
-    const [rows] = await ctrl.query<RowDataPacket[]>(
-      'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
-    return rows.length > 0 && rows[0].TABLE_COMMENT !== 'schemabot cut-over sentry';
   }
 
   /**
@@ -205,28 +227,35 @@ export class DeployRunner {
     }
   }
 
-  /** Applies every change in plan order; each completed change is recorded, so a resume skips it. */
-  private async applyAll(migrations: MigrationRow[]): Promise<void> {
+  /** Applies the changes in order (reverse order for a revert); each one done is recorded, so a resume skips it. */
+  private async applyAll(migrations: MigrationRow[], done: MigrationStage, towardsOriginal?: boolean): Promise<void> {
     const conn = await connect(this.target);
     try {
       for (const m of migrations) {
         this.checkStopped();
-        if (m.stage === 'complete') continue;
-        const message = await this.applyOne(conn, m);
-        await this.store.setMigrationStage(this.deployId, this.token, m, 'complete', this.actor, message);
+        if (m.stage === done) continue;
+        const message = towardsOriginal === undefined ? await this.applyOne(conn, m) : await this.swapBackOne(conn, m, towardsOriginal);
+        await this.store.setMigrationStage(this.deployId, this.token, m, done, this.actor, message);
       }
     } finally {
       await conn.end();
     }
   }
 
+  private ddl(conn: Connection, table: string): (sql: string) => Promise<void> {
+    return (sql) => runWithLockRetries(conn, sql, this.controller.signal,
+      (attempt, wait) => this.store.addEvent(this.deployId, table, this.actor, 'lock-wait',
+        `waiting for a metadata lock on \`${table}\` (attempt ${attempt}, next in ${wait} s): a long transaction holds it`));
+  }
+
+  private retainUntil(): Date {
+    return new Date(Date.now() + this.options.retentionSeconds * 1000);
+  }
+
   private async applyOne(conn: Connection, m: MigrationRow): Promise<string> {
-    const retainUntil = new Date(Date.now() + this.options.retentionSeconds * 1000);
     const live = async () => (await tableExists(conn, this.target.database, m.table))
       ? comparableCreateTable(await showCreateTable(conn, m.table)) : undefined;
-    const ddl = (sql: string) => runWithLockRetries(conn, sql, this.controller.signal,
-      (attempt, wait) => this.store.addEvent(this.deployId, m.table, this.actor, 'lock-wait',
-        `waiting for a metadata lock on \`${m.table}\` (attempt ${attempt}, next in ${wait} s): a long transaction holds it`));
+    const ddl = this.ddl(conn, m.table);
     switch (m.method) {
       case 'create':
         if ((await live()) === comparableCreateTable(m.definition ?? '')) return `\`${m.table}\` already exists as planned`;
@@ -236,14 +265,11 @@ export class DeployRunner {
         if (m.definition && (await live()) === comparableCreateTable(m.definition)) return `\`${m.table}\` already has its new definition`;
         await ddl(directAlter(m));
         return `altered \`${m.table}\` in place (${m.algorithm})`;
-      case 'drop': {
-        const kept = droppedName(m.table, this.deployId);
-        if (await tableExists(conn, this.target.database, m.table)) await ddl(`RENAME TABLE ${quoteIdent(m.table)} TO ${quoteIdent(kept)}`);
-        await this.store.retain(this.deployId, kept, m.table, retainUntil);
-        return `dropped \`${m.table}\`: kept as \`${kept}\` until ${retainUntil.toISOString()}`;
-      }
+      case 'drop':
+        return this.setAside(conn, m.table);
       case 'online': {
         const old = tableNames(this.target.database, m.table).old;
+        const retainUntil = this.retainUntil();
         let stall: number | undefined;
         if (!this.swappedTables.has(m.table)) stall = await this.drivers.find((d) => d.row.id === m.id)!.cutOver();
         await this.store.retain(this.deployId, old, m.table, retainUntil);
@@ -253,12 +279,58 @@ export class DeployRunner {
     }
   }
 
+  /** Renames a table to its kept name (a drop that can be undone until the retention ends). */
+  private async setAside(conn: Connection, table: string): Promise<string> {
+    const kept = droppedTableName(table, this.deployId);
+    const retainUntil = this.retainUntil();
+    if (await tableExists(conn, this.target.database, table)) await this.ddl(conn, table)(`RENAME TABLE ${quoteIdent(table)} TO ${quoteIdent(kept)}`);
+    await this.store.retain(this.deployId, kept, table, retainUntil);
+    return `\`${table}\` set aside: kept as \`${kept}\` until ${retainUntil.toISOString()}`;
+  }
+
+  private async bringBack(conn: Connection, table: string): Promise<string> {
+    const kept = droppedTableName(table, this.deployId);
+    if (await tableExists(conn, this.target.database, kept)) await this.ddl(conn, table)(`RENAME TABLE ${quoteIdent(kept)} TO ${quoteIdent(table)}`);
+    await this.store.forgetRetained(kept);
+    return `\`${table}\` is back`;
+  }
+
+  /** One change of a revert: tables come back or go aside; online migrations swap back. */
+  private async swapBackOne(conn: Connection, m: MigrationRow, towardsOriginal: boolean): Promise<string> {
+    switch (m.method) {
+      case 'create':
+      case 'drop':
+        return (m.method === 'drop') === towardsOriginal ? this.bringBack(conn, m.table) : this.setAside(conn, m.table);
+      case 'online': {
+        const names = swapBackNames(this.target.database, m.table);
+        if (this.swappedTables.has(m.table)) {
+          // The crash came between the swap and moving the other table to its kept name.
+          await conn.query(`RENAME TABLE ${quoteIdent(names.old)} TO ${quoteIdent(names.shadow)}`);
+          return `\`${m.table}\` had been swapped back before the runner restarted`;
+        }
+        const stall = await this.drivers.find((d) => d.row.id === m.id)!.cutOver();
+        await this.store.retain(this.deployId, names.shadow, m.table, this.retainUntil());
+        return `swapped \`${m.table}\` back: writers blocked ${stall.toFixed(1)} ms; the other version kept as \`${names.shadow}\``;
+      }
+      case 'direct':
+        throw new MigrationFailed(`\`${m.table}\` was altered in place: not reverted automatically`);
+    }
+  }
+
   private async fail(err: unknown): Promise<void> {
     const aborted = this.deploy.abortRequestedBy !== undefined && err instanceof MigrationFailed && /^aborted by/.test(err.message);
     const message = (err as Error).message ?? String(err);
     await this.store.setDeployState(this.deployId, this.token, aborted ? 'aborted' : 'failed', this.actor,
       aborted ? 'aborted' : 'failed', aborted ? message : `failed: ${message}`, aborted ? undefined : message).catch(() => undefined);
   }
+}
+
+/** Whether a cut-over interrupted by a crash had swapped the tables: the shadow gone, the original kept aside. */
+async function swapDone(ctrl: Connection, names: TableNames): Promise<boolean> {
+  if (await tableExists(ctrl, names.schema, names.shadow)) return false;
+  const [rows] = await ctrl.query<RowDataPacket[]>(
+    'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
+  return rows.length > 0 && rows[0].TABLE_COMMENT !== SENTRY_COMMENT;
 }
 
 function directAlter(m: MigrationRow): string {

@@ -4,14 +4,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { planSchema, type Plan, type PlannedChange } from '../schema/planner.ts';
 import { renderPlanMarkdown } from '../schema/render-markdown.ts';
 import {
-  BadInput, NotFound, silentObserver, type DeployCommand, type DeployEvent, type DeployView, type ListFilter, type PlanRequest,
+  BadInput, NotFound, silentObserver, WrongState, type DeployCommand, type DeployEvent, type DeployView, type ListFilter, type PlanRequest,
   type RunnerService, type SubmitRequest, type WorkerObserver,
 } from './deploy-model.ts';
 import type { MigrationTuning } from './migration-driver.ts';
+import { revertImpact } from './revert-impact.ts';
 import { StateStore, type NewMigration } from './state-store.ts';
 import { Worker } from './worker.ts';
 
@@ -171,8 +173,29 @@ export class DeployService implements RunnerService {
   async command(id: string, command: DeployCommand, actor: string): Promise<DeployView> {
     const { target, number } = this.parseId(id);
     const store = await this.store(target);
+    const impact = command === 'revert' ? await this.revertImpact(store, number) : undefined;
     await store.requestCommand(number, command, actor);
+    if (impact) await store.addEvent(number, undefined, actor, 'revert-impact', impact.join('\n'));
     return store.view(number, target);
+  }
+
+  /** Refuses a revert that cannot be done, and says what the one that can will lose. */
+  private async revertImpact(store: StateStore, id: number): Promise<string[]> {
+    const deploy = await store.deployRow(id);
+    if (deploy.state !== 'complete' && deploy.state !== 'reverted') {
+      throw new WrongState(deploy.state, `only a complete (or reverted) deploy can be reverted; this one is ${deploy.state}`);
+    }
+    const migrations = await store.migrationRows(id);
+    const later = await store.laterDeploysOn(id, migrations.map((m) => m.table));
+    if (later.length > 0) {
+      throw new WrongState(deploy.state, `deploy ${later.join(', ')} changed the same tables later: only the last deploy on a table can be reverted`);
+    }
+    const conn = await connect(store.target);
+    try {
+      return await revertImpact(conn, store.database, id, migrations, deploy.reverts % 2 === 0);
+    } finally {
+      await conn.end();
+    }
   }
 
   /** Starts claiming and driving deploys in the background. */

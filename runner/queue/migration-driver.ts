@@ -5,6 +5,7 @@ import type { ConnectionTarget } from '../db/dsn.ts';
 import { OnlineMigration, type MigrationOptions } from '../engine/online-migration.ts';
 import type { ProgressSink, ProgressSnapshot } from '../engine/progress.ts';
 import type { WorkerObserver } from './deploy-model.ts';
+import { swapBackRenames } from './revert-impact.ts';
 import type { MigrationRow, StateStore } from './state-store.ts';
 
 export type MigrationTuning = Partial<Pick<MigrationOptions,
@@ -63,7 +64,9 @@ export class MigrationDriver {
   private migration: OnlineMigration | undefined;
   private readonly progress: StoredProgress;
 
-  constructor(private readonly context: DriverContext, readonly row: MigrationRow) {
+  /** With `swapBack`, the migration is a revert: the kept original catches up and is swapped back in. */
+  constructor(private readonly context: DriverContext, readonly row: MigrationRow,
+    private readonly swapBack?: { towardsOriginal: boolean }) {
     this.progress = new StoredProgress(context, row);
   }
 
@@ -79,6 +82,9 @@ export class MigrationDriver {
     this.migration = new OnlineMigration({
       ...this.context.tuning,
       target, table: this.row.table, alter: this.row.alter!,
+      swapBack: this.swapBack && {
+        from: this.row.cutoverPosition!, renames: swapBackRenames(this.row.alter!, this.swapBack.towardsOriginal),
+      },
       // The planner only lets a column drop through when its finding was suppressed with a reason.
       allowDropColumns: true,
       checkpoints: store.checkpointPort(this.row.id, token),
@@ -94,11 +100,14 @@ export class MigrationDriver {
       await store.addEvent(deployId, this.row.table, actor, freshStart ? 'fresh-start' : 'resumed',
         freshStart ? `starting the copy over: ${freshStart}` : 'resumed from its checkpoint');
     } else {
-      await store.addEvent(deployId, this.row.table, actor, 'started', `online migration started: ${this.row.statement}`);
+      await store.addEvent(deployId, this.row.table, actor, 'started', this.swapBack
+        ? `swap back started: replaying the writes since the cut-over into \`${this.migration.names.shadow}\``
+        : `online migration started: ${this.row.statement}`);
     }
     await this.migration.copy();
     await this.migration.buildIndexes();
     await this.migration.catchUp();
+    if (this.swapBack) return;
     const snapshot = this.migration.snapshot();
     await store.setMigrationStage(deployId, token, this.row, 'ready-to-cutover', actor,
       `copied ${snapshot.rowsCopied} rows, ${snapshot.binlogRowsApplied} binlog changes applied; ready to cut over`);

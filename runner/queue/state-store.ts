@@ -47,6 +47,8 @@ export interface DeployRow {
   abortRequestedBy?: string;
   revertRequestedBy?: string;
   leaseToken: number;
+  /** Completed reverts: odd while the deploy stands reverted. */
+  reverts: number;
 }
 
 export interface MigrationRow extends NewMigration {
@@ -64,7 +66,7 @@ const COMMANDS: Record<DeployCommand, { from: DeployState[]; set: string }> = {
   pause: { from: ['queued', 'running', 'ready-to-cutover'], set: 'paused_by = ?' },
   resume: { from: ['queued', 'running', 'ready-to-cutover'], set: 'paused_by = NULL' },
   abort: { from: ['queued', 'running', 'ready-to-cutover'], set: 'abort_requested_by = ?' },
-  revert: { from: ['complete', 'reverted'], set: 'revert_requested_by = ?' },
+  revert: { from: ['complete', 'reverted'], set: "revert_requested_by = ?, state = 'reverting'" },
 };
 
 const iso = (d: unknown): string => (d instanceof Date ? d : new Date(`${String(d).replace(' ', 'T')}Z`)).toISOString();
@@ -104,6 +106,7 @@ export class StateStore {
       error TEXT NULL,
       owner VARCHAR(100) NULL,
       lease_token BIGINT UNSIGNED NOT NULL DEFAULT 0,
+      reverts INT NOT NULL DEFAULT 0,
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       UNIQUE KEY uk_client_key (database_name, client_key),
@@ -221,7 +224,7 @@ export class StateStore {
       id: Number(r.id), state: r.state, cutover: r.cutover_mode, cutoverAfter: r.cutover_after ? new Date(iso(r.cutover_after)) : undefined,
       cutoverRequestedBy: r.cutover_requested_by ?? undefined, paused: r.paused_by !== null, pausedBy: r.paused_by ?? undefined,
       abortRequestedBy: r.abort_requested_by ?? undefined, revertRequestedBy: r.revert_requested_by ?? undefined,
-      leaseToken: Number(r.lease_token),
+      leaseToken: Number(r.lease_token), reverts: Number(r.reverts),
     };
   }
 
@@ -277,6 +280,11 @@ export class StateStore {
       await conn.query(`UPDATE ${this.s}.deploys SET ${rule.set} WHERE id = ?`, rule.set.includes('?') ? [actor, id] : [id]);
       // Nobody is working on a queued deploy yet: aborting it needs no worker.
       if (command === 'abort' && state === 'queued') await conn.query(`UPDATE ${this.s}.deploys SET state = 'aborted' WHERE id = ?`, [id]);
+      // A swap back records progress of its own, from the last cut-over on.
+      if (command === 'revert') {
+        await conn.query(`DELETE FROM ${this.s}.checkpoints WHERE migration_id IN (SELECT id FROM ${this.s}.migrations WHERE deploy_id = ?)`, [id]);
+        await conn.query(`UPDATE ${this.s}.migrations SET helpers = NULL WHERE deploy_id = ?`, [id]);
+      }
       await this.insertEvent(conn, id, undefined, actor, `${command}-requested`, `${command} requested by ${actor}`);
       await conn.query('COMMIT');
     } catch (err) {
@@ -285,6 +293,15 @@ export class StateStore {
     } finally {
       conn.release();
     }
+  }
+
+  /** Deploys after `id` that changed any of `tables` (and did not fail): they make `id` no longer the last. */
+  async laterDeploysOn(id: number, tables: string[]): Promise<number[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT DISTINCT d.id FROM ${this.s}.deploys d JOIN ${this.s}.migrations m ON m.deploy_id = d.id
+        WHERE d.database_name = ? AND d.id > ? AND m.table_name IN (?) AND d.state NOT IN ('failed', 'aborted')`,
+      [this.database, id, tables]);
+    return rows.map((r) => Number(r.id));
   }
 
   async activeDeployIds(): Promise<number[]> {
@@ -326,9 +343,10 @@ export class StateStore {
 
   /** Moves the deploy to `state` if this runner still holds the lease; MigrationInterrupted otherwise. */
   async setDeployState(id: number, token: number, state: DeployState, actor: string, kind: string, message: string,
-    error?: string): Promise<void> {
+    error?: string, revertDone = false): Promise<void> {
     await this.fenced(id, token, async (conn) => {
-      await conn.query(`UPDATE ${this.s}.deploys SET state = ?, error = ? WHERE id = ?`, [state, error ?? null, id]);
+      await conn.query(`UPDATE ${this.s}.deploys SET state = ?, error = ?, reverts = reverts + ?${state === 'reverting' ? '' : ', revert_requested_by = NULL'}
+        WHERE id = ?`, [state, error ?? null, revertDone ? 1 : 0, id]);
       await this.insertEvent(conn, id, undefined, actor, kind, message);
     });
   }
@@ -346,7 +364,7 @@ export class StateStore {
   /** Progress is informational: written without a transition, but only by the lease holder. */
   async saveProgress(migrationId: number, token: number, p: ProgressSnapshot & { blocker?: string }): Promise<void> {
     await this.pool.query(`UPDATE ${this.s}.migrations m JOIN ${this.s}.deploys d ON d.id = m.deploy_id
-      SET m.stage = IF(? = 'preparing' OR m.stage IN ('complete', 'failed', 'aborted'), m.stage, ?), m.rows_copied = ?, m.rows_total = ?, m.rows_per_second = ?, m.binlog_rows_applied = ?, m.lag_ms = ?, m.percent = ?,
+      SET m.stage = IF(? IN ('preparing', 'complete') OR m.stage IN ('complete', 'reverted', 'failed', 'aborted'), m.stage, ?), m.rows_copied = ?, m.rows_total = ?, m.rows_per_second = ?, m.binlog_rows_applied = ?, m.lag_ms = ?, m.percent = ?,
           m.eta_seconds = ?, m.throttle = ?, m.blocker = ?
       WHERE m.id = ? AND d.lease_token = ?`,
     [p.state, p.state, p.rowsCopied, p.rowsTotal, p.rowsPerSecond, p.binlogRowsApplied, Math.min(p.lagMs, 2 ** 31 - 1), p.percent,

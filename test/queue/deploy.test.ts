@@ -1,13 +1,17 @@
 // A deploy end to end with a real worker: an online migration under mirrored writes, a CREATE, an
 // in-place ALTER and a DROP kept for retention, gated cut-over, commands and their event log.
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WrongState } from '../../runner/queue/deploy-model.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
-import { twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
+import { printDeploys, twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
 
 let service: DeployService | undefined;
+let failed = false;
+beforeEach((context) => context.onTestFailed(() => { failed = true; }));
 afterEach(async () => {
+  if (service && failed) await printDeploys(service);
+  failed = false;
   await service?.stop();
   service = undefined;
 });

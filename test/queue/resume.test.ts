@@ -3,10 +3,10 @@
 // start), verifies before cutting over, and the table ends identical to a twin that got the same writes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
 import { serverDsn } from '../support/database.ts';
-import { twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
+import { printDeploys, twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
 
 const CHILD = new URL('../support/runner-child.ts', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -32,22 +32,17 @@ async function kill9(child: ChildProcess): Promise<void> {
 
 let service: DeployService | undefined;
 let failed = false;
-const expectFailed = () => failed;
+beforeEach((context) => context.onTestFailed(() => { failed = true; }));
 afterEach(async () => {
   for (const child of children.splice(0)) await kill9(child);
-  if (service && expectFailed()) {
-    for (const d of await service.list({})) {
-      console.log(JSON.stringify(d, null, 1));
-      console.log((await service.events(d.id)).map((e) => `${e.at} ${e.kind} ${e.actor} ${e.table ?? ''} ${e.message}`).join('\n'));
-    }
-  }
+  if (service && failed) await printDeploys(service);
+  failed = false;
   await service?.stop();
   service = undefined;
 });
 
 describe('resume after kill -9', () => {
   it('continues from its checkpoints at every phase and loses no write', async () => {
-    onTestFailed(() => { failed = true; });
     const rows = 40_000;
     const fx = await twinFixture(rows, 3, 1);
     const state = `_sb_${fx.target.database}`;

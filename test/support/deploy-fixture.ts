@@ -28,6 +28,10 @@ export interface TwinFixture {
   target: ConnectionTarget;
   conn: Connection;
   load: WriteLoad;
+  /** Stops the current writers and starts new ones (same mirrored workload). */
+  restartLoad(): Promise<void>;
+  /** Stops the writers; both tables as they are. */
+  rowsNow(): Promise<{ definitions: [string, string]; rows: [string[], string[]] }>;
   /** The schema files of the wanted state: `t` changed, its twin as it is. */
   files: Record<string, string>;
   /** Stops the writers, applies the change natively to the twin and compares both tables. */
@@ -41,20 +45,31 @@ export async function twinFixture(rows: number, writers = 3, pauseMs = 2): Promi
   const info = await readTableInfo(conn, target.database, 't');
   await seedTable(conn, info, rows, undefined);
   await conn.query('INSERT INTO t_twin SELECT * FROM t');
-  const load = new WriteLoad(target, writers, twinWorkload({ table: info, twin: 't_twin', keyColumns: ['id'], keyChanges: true, seed: 3 }), pauseMs);
-  await load.start();
-  return {
-    target, conn, load,
+  let seed = 3;
+  const newLoad = () => new WriteLoad(target, writers, twinWorkload({ table: info, twin: 't_twin', keyColumns: ['id'], keyChanges: true, seed: seed++ }), pauseMs);
+  const fixture: TwinFixture = {
+    target, conn, load: newLoad(),
     files: { 't.sql': `${WIDENED('t')};\n`, 't_twin.sql': `${TABLE_SQL('t_twin')};\n` },
-    async compare() {
-      await load.stop();
-      await conn.query(`ALTER TABLE t_twin ${NATIVE_ALTER}`);
+    async restartLoad() {
+      await fixture.load.stop();
+      fixture.load = newLoad();
+      await fixture.load.start();
+    },
+    async rowsNow() {
+      await fixture.load.stop();
       return {
         definitions: [await definitionOf(conn, 't'), await definitionOf(conn, 't_twin')],
         rows: [await tableRows(conn, 't', ['id']), await tableRows(conn, 't_twin', ['id'])],
       };
     },
+    async compare() {
+      await fixture.load.stop();
+      await conn.query(`ALTER TABLE t_twin ${NATIVE_ALTER}`);
+      return fixture.rowsNow();
+    },
   };
+  await fixture.load.start();
+  return fixture;
 }
 
 /** Polls the deploy until `done(view)`; fails on a final state that is not wanted, or after the timeout. */
@@ -68,5 +83,13 @@ export async function waitForDeploy(service: RunnerService, id: string, wanted: 
     if (['failed', 'aborted'].includes(view.state)) throw new Error(`deploy ${id} ${view.state}: ${view.error}`);
     if (Date.now() > deadline) throw new Error(`deploy ${id} still ${view.state} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Prints every deploy with its event log: what a failed deploy test needs to be understood. */
+export async function printDeploys(service: RunnerService): Promise<void> {
+  for (const d of await service.list({})) {
+    console.log(JSON.stringify(d, null, 1));
+    console.log((await service.events(d.id)).map((e) => `${e.at} ${e.kind} ${e.actor} ${e.table ?? ''} ${e.message}`).join('\n'));
   }
 }
