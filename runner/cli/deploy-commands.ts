@@ -12,7 +12,7 @@ import {
 } from '../queue/deploy-model.ts';
 import { DeployService, type RunnerOptions } from '../queue/deploy-service.ts';
 import { loadConfig, targetsFromDsn } from '../server/config.ts';
-import { ACTIVE_STATES } from '../server/metrics.ts';
+import { ACTIVE_STATES } from '../queue/deploy-model.ts';
 
 const POLL_MS = 1_000;
 const PROGRESS_EVERY_MS = 2_000;
@@ -125,7 +125,7 @@ async function follow(service: RunnerService, id: string): Promise<DeployView> {
         note(item.line);
         printed.set(item.key, { ...item, at: Date.now() });
       }
-      if (FINAL_STATES.includes(deploy.state) || (await waitsAtGate(service, deploy))) return deploy;
+      if (FINAL_STATES.includes(deploy.state) || waitsAtGate(deploy)) return deploy;
       await sleep(POLL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
       if (stop.signal.aborted) {
         throw new Error(`interrupted: ${id} stays ${deploy.state}; a runner (schemabot serve) carries it on, or run apply again with --client-key ${deploy.clientKey}`);
@@ -137,10 +137,9 @@ async function follow(service: RunnerService, id: string): Promise<DeployView> {
   }
 }
 
-/** Gated, ready, and nobody has released the cut-over yet (the view does not say; the event log does). */
-async function waitsAtGate(service: RunnerService, deploy: DeployView): Promise<boolean> {
-  if (deploy.state !== 'ready-to-cutover' || deploy.cutover !== 'gated') return false;
-  return !(await service.events(deploy.id)).some((e) => e.kind === 'cutover-requested');
+/** Gated, ready, and nobody has released the cut-over yet. */
+function waitsAtGate(deploy: DeployView): boolean {
+  return deploy.state === 'ready-to-cutover' && deploy.cutover === 'gated' && !deploy.cutoverRequestedBy;
 }
 
 export function statusCommand(): Command {

@@ -19,6 +19,9 @@ export type MigrationStage = (typeof MIGRATION_STAGES)[number];
 /** States a deploy never leaves by itself (revert may still move `complete` on). */
 export const FINAL_STATES: readonly DeployState[] = ['complete', 'reverted', 'failed', 'aborted'];
 
+/** States in which a worker owns the deploy. */
+export const ACTIVE_STATES: DeployState[] = DEPLOY_STATES.filter((s) => !FINAL_STATES.includes(s));
+
 export type CutoverMode = 'auto' | 'gated';
 
 /**
@@ -60,6 +63,8 @@ export interface DeployView {
   /** ISO time before which an `auto` or released cut-over does not start. */
   cutoverAfter?: string;
   paused: boolean;
+  /** Who released a gated cut-over (or forced an `auto` one before its time), once someone did. */
+  cutoverRequestedBy?: string;
   clientKey: string;
   external: Record<string, unknown>;
   submittedBy: string;
@@ -82,6 +87,9 @@ export interface DeployEvent {
   kind: string;
   message: string;
 }
+
+/** Names a client may give files: schema files, and the repository's lint configuration beside them. */
+export const SCHEMA_FILE_NAME = /^(?:[A-Za-z0-9_.-]{1,128}\.sql|\.schemabot\.ya?ml)$/;
 
 export interface SubmitRequest {
   target: string;

@@ -320,6 +320,7 @@ export class DeployRunner {
   private async fail(err: unknown): Promise<void> {
     const aborted = this.deploy.abortRequestedBy !== undefined && err instanceof MigrationFailed && /^aborted by/.test(err.message);
     const message = (err as Error).message ?? String(err);
+    await this.store.endUnfinishedMigrations(this.deployId, this.token, aborted ? 'aborted' : 'failed', message).catch(() => undefined);
     await this.store.setDeployState(this.deployId, this.token, aborted ? 'aborted' : 'failed', this.actor,
       aborted ? 'aborted' : 'failed', aborted ? message : `failed: ${message}`, aborted ? undefined : message).catch(() => undefined);
   }

@@ -9,7 +9,7 @@ import type { ConnectionTarget } from '../db/dsn.ts';
 import { planSchema, type Plan, type PlannedChange } from '../schema/planner.ts';
 import { renderPlanMarkdown } from '../schema/render-markdown.ts';
 import {
-  BadInput, NotFound, silentObserver, WrongState, type DeployCommand, type DeployEvent, type DeployView, type ListFilter, type PlanRequest,
+  BadInput, NotFound, SCHEMA_FILE_NAME, silentObserver, WrongState, type DeployCommand, type DeployEvent, type DeployView, type ListFilter, type PlanRequest,
   type RunnerService, type SubmitRequest, type WorkerObserver,
 } from './deploy-model.ts';
 import type { MigrationTuning } from './migration-driver.ts';
@@ -31,8 +31,6 @@ export interface RunnerOptions {
   migration?: MigrationTuning;
 }
 
-/** Schema files, and the repository's lint configuration beside them. */
-const FILE_NAME = /^(?:[A-Za-z0-9_.-]{1,128}\.sql|\.schemabot\.ya?ml)$/;
 const MAX_FILES = 1000;
 const MAX_BYTES = 2 * 1024 * 1024;
 
@@ -42,7 +40,7 @@ function writeFiles(dir: string, files: Record<string, string>): void {
   if (entries.length > MAX_FILES) throw new BadInput(`files: ${entries.length} files, at most ${MAX_FILES}`);
   let bytes = 0;
   for (const [name, text] of entries) {
-    if (!FILE_NAME.test(name)) throw new BadInput(`files: "${name.slice(0, 140)}" is not a schema file name (name.sql)`);
+    if (!SCHEMA_FILE_NAME.test(name)) throw new BadInput(`files: "${name.slice(0, 140)}" is not a schema file name (name.sql)`);
     if (typeof text !== 'string') throw new BadInput(`files: ${name} must be text`);
     bytes += Buffer.byteLength(text);
     if (bytes > MAX_BYTES) throw new BadInput(`files: more than ${MAX_BYTES} bytes in all`);
@@ -161,7 +159,14 @@ export class DeployService implements RunnerService {
   async list(filter: ListFilter): Promise<DeployView[]> {
     const targets = filter.target ? [filter.target] : this.targets();
     const views: DeployView[] = [];
-    for (const target of targets) views.push(...await (await this.store(target)).listViews(filter, target));
+    for (const target of targets) {
+      try {
+        views.push(...await (await this.store(target)).listViews(filter, target));
+      } catch (err) {
+        // Listing every target: one that is down must not hide the others (metrics report it).
+        if (filter.target) throw err;
+      }
+    }
     return views.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, filter.limit ?? 100);
   }
 

@@ -11,7 +11,7 @@ import { decodeKey, encodeKey, type CheckpointPort, type CopyProgress, type Resu
 import { MigrationInterrupted } from '../engine/errors.ts';
 import type { ProgressSnapshot } from '../engine/progress.ts';
 import {
-  NotFound, WrongState, type ChangeMethod, type CutoverMode, type DeployCommand, type DeployEvent, type DeployState,
+  ACTIVE_STATES, NotFound, WrongState, type ChangeMethod, type CutoverMode, type DeployCommand, type DeployEvent, type DeployState,
   type DeployView, type ListFilter, type MigrationStage, type MigrationView,
 } from './deploy-model.ts';
 
@@ -57,8 +57,6 @@ export interface MigrationRow extends NewMigration {
   stage: MigrationStage;
   cutoverPosition?: BinlogPosition;
 }
-
-const ACTIVE: DeployState[] = ['queued', 'running', 'ready-to-cutover', 'cutting-over', 'reverting'];
 
 /** Which states each command applies in, and what it records. */
 const COMMANDS: Record<DeployCommand, { from: DeployState[]; set: string }> = {
@@ -251,13 +249,12 @@ export class StateStore {
       where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
       params.push(...filter.states);
     }
-    const [rows] = await this.pool.query<RowDataPacket[]>(
+    for (const [key, value] of Object.entries(filter.external ?? {})) {
+      where.push('JSON_UNQUOTE(JSON_EXTRACT(external, ?)) = ?');
+      params.push(`$.${JSON.stringify(key)}`, value);
+    }
+    const [matching] = await this.pool.query<RowDataPacket[]>(
       `SELECT * FROM ${this.s}.deploys WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`, [...params, Math.min(filter.limit ?? 100, 1000)]);
-    const wanted = Object.entries(filter.external ?? {});
-    const matching = rows.filter((r) => {
-      const external = JSON.parse(r.external) as Record<string, unknown>;
-      return wanted.every(([k, v]) => external[k] !== undefined && String(external[k]) === v);
-    });
     if (matching.length === 0) return [];
     const [migrations] = await this.pool.query<RowDataPacket[]>(
       `SELECT * FROM ${this.s}.migrations WHERE deploy_id IN (?) ORDER BY deploy_id, seq`, [matching.map((r) => r.id)]);
@@ -306,7 +303,7 @@ export class StateStore {
 
   async activeDeployIds(): Promise<number[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT id FROM ${this.s}.deploys WHERE database_name = ? AND state IN (?) ORDER BY id`, [this.database, ACTIVE]);
+      `SELECT id FROM ${this.s}.deploys WHERE database_name = ? AND state IN (?) ORDER BY id`, [this.database, ACTIVE_STATES]);
     return rows.map((r) => Number(r.id));
   }
 
@@ -348,6 +345,14 @@ export class StateStore {
       await conn.query(`UPDATE ${this.s}.deploys SET state = ?, error = ?, reverts = reverts + ?${state === 'reverting' ? '' : ', revert_requested_by = NULL'}
         WHERE id = ?`, [state, error ?? null, revertDone ? 1 : 0, id]);
       await this.insertEvent(conn, id, undefined, actor, kind, message);
+    });
+  }
+
+  /** Marks every migration the deploy had not finished as `stage`, with the reason. */
+  async endUnfinishedMigrations(deployId: number, token: number, stage: 'failed' | 'aborted', error: string): Promise<void> {
+    await this.fenced(deployId, token, async (conn) => {
+      await conn.query(`UPDATE ${this.s}.migrations SET stage = ?, error = ?, eta_seconds = NULL
+        WHERE deploy_id = ? AND stage NOT IN ('complete', 'reverted')`, [stage, error, deployId]);
     });
   }
 
@@ -504,7 +509,8 @@ function toView(r: RowDataPacket, migrations: RowDataPacket[], targetName: strin
   const etas = online.map((m) => m.etaSeconds).filter((e): e is number => e !== undefined);
   return {
     id: `${targetName}.${r.id}`, target: targetName, database: r.database_name, state, cutover: r.cutover_mode,
-    cutoverAfter: r.cutover_after ? iso(r.cutover_after) : undefined, paused: r.paused_by !== null, clientKey: r.client_key,
+    cutoverAfter: r.cutover_after ? iso(r.cutover_after) : undefined, paused: r.paused_by !== null,
+    cutoverRequestedBy: r.cutover_requested_by ?? undefined, clientKey: r.client_key,
     external: JSON.parse(r.external), submittedBy: r.submitted_by, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
     error: r.error ?? undefined,
     percent: past || online.length === 0 ? (past ? 100 : 0) : online.reduce((sum, m) => sum + m.percent, 0) / online.length,

@@ -3,13 +3,10 @@
 // the same durable truth; throttling, cut-over stalls and copied rows come from the worker through
 // the WorkerObserver this module provides.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import {
-  DEPLOY_STATES, FINAL_STATES, type DeployState, type DeployView, type RunnerService, type WorkerObserver,
-} from '../queue/deploy-model.ts';
+import { ACTIVE_STATES, type DeployView, type RunnerService, type WorkerObserver } from '../queue/deploy-model.ts';
 
 const MAX_SCRAPED_DEPLOYS = 1000;
 
-export const ACTIVE_STATES: DeployState[] = DEPLOY_STATES.filter((s) => !FINAL_STATES.includes(s));
 
 export interface RunnerMetrics {
   registry: Registry;

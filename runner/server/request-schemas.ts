@@ -2,10 +2,11 @@
 // counts, key lengths, enums) enforced by fastify before a handler runs, so failures come back as
 // 400s naming the field (and the file, for a bad file name).
 import type { FastifySchemaValidationError } from 'fastify';
+import { SCHEMA_FILE_NAME } from '../queue/deploy-model.ts';
 import { TARGET_NAME } from './config.ts';
 
 const MAX_FILES = 1000;
-const FILE_NAME = '^[A-Za-z0-9_.-]{1,128}\\.sql$';
+const FILE_NAME = SCHEMA_FILE_NAME.source;
 const ACTOR = '^[A-Za-z0-9][A-Za-z0-9_.@:\\[\\]-]{0,99}$';
 
 const schemaFiles = {

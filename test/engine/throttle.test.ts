@@ -15,10 +15,10 @@ function recordingProgress(): ProgressSink & { snapshots: ProgressSnapshot[] } {
   return { snapshots, update: (s) => { snapshots.push(s); }, log() {}, stop() {} };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
+async function until(condition: () => boolean, what: string, seen: () => unknown = () => ''): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last seen: ${JSON.stringify(seen())})`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -61,10 +61,11 @@ describe('throttling', () => {
         target, table: 't', alter: 'MODIFY v BIGINT', chunkSize: 50, maxLagMs: 300,
         replicas: [parseDsn(replica.dsn(target.database))], progress,
       });
-      // Wait until the copy runs, then stop the replica's SQL thread: its heartbeat ages.
-      await until(() => progress.snapshots.some((s) => s.state === 'copying'), 'the copy to start');
+      // Wait until the copy runs (the replica has its heartbeat), then stop the replica's SQL thread: the heartbeat ages.
+      await until(() => progress.snapshots.some((s) => s.state === 'copying' && s.rowsCopied > 0), 'the copy to start');
       await replicaAdmin.query('STOP SLAVE SQL_THREAD');
-      await until(() => progress.snapshots.some((s) => /lag \d+ ms > 300 ms/.test(s.throttle ?? '')), 'a replica-lag throttle');
+      await until(() => progress.snapshots.some((s) => /lag \d+ ms > 300 ms/.test(s.throttle ?? '')), 'a replica-lag throttle',
+        () => progress.snapshots.at(-1));
       const copiedWhileLagging = progress.snapshots.at(-1)!.rowsCopied;
       await new Promise((r) => setTimeout(r, 500));
       expect(progress.snapshots.at(-1)!.rowsCopied).toBe(copiedWhileLagging);
