@@ -1,19 +1,24 @@
-// Atomic cut-over with the sentry-table method (MariaDB refuses RENAME under LOCK TABLES; the method
-// works on MySQL too).
-//  1. A: `LOCK TABLES T WRITE, T__old WRITE`, where `T__old` is an empty sentry. Writers queue.
-//  2. The applier drains every change up to a marker written now; only A may read T, so those rows
-//     travel through A and are then verified one by one against T.
-//  3. B: `RENAME TABLE T TO T__old, _T_gho TO T`. The server takes metadata locks in byte order of the
-//     names; `_T_gho` is free and `T__old` sorts after T (T is its prefix), so B waits on T itself,
-//     which the processlist shows.
-//  4. A drops the sentry and unlocks. A pending exclusive lock has priority over the queued writers, so
-//     the RENAME runs first and the writers continue on the new table.
-// If A dies or gives up while the sentry exists, B's RENAME fails (table exists) and writes continue on
-// the original T. If something fails after the sentry is gone, B is killed (and seen dead) before A
-// unlocks, and the outcome is read back rather than assumed.
+// Atomic cut-over of one or several tables with the sentry-table method (MariaDB refuses RENAME under
+// LOCK TABLES; the method works on MySQL too).
+//  1. One holder per table: `LOCK TABLES T WRITE, T__old WRITE`, where `T__old` is an empty sentry.
+//     Writers queue.
+//  2. Each applier drains every change up to a marker written now; only T's holder may read T, so
+//     those rows travel through it and are then verified one by one against T.
+//  3. R: one `RENAME TABLE T TO T__old, _T_gho TO T, …` for every table. The server takes its
+//     metadata locks one by one in name order (`_T_gho` first, then T, then `T__old`, which sorts
+//     after T because T is its prefix) and waits at the first one a holder has.
+//  4. The holders drop their sentries and unlock in that order. A pending exclusive lock has priority
+//     over the queued writers, so R takes each table before any writer does; before releasing the
+//     next holder, R is seen holding every table it has passed (when the server shows granted
+//     metadata locks), so no writer can slip into a table between two holders.
+// If a holder dies or gives up while a sentry exists, R fails (table exists; the whole RENAME is
+// undone) and writes continue on the original tables. If something fails after the last sentry is
+// gone, R is killed (and seen dead) before the last holder unlocks, and the outcome is read back
+// rather than assumed.
 import { randomUUID } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
+import { exclusiveTables, lockOrder, metadataLockSource, type MetadataLockSource } from '../db/metadata-locks.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
@@ -28,10 +33,17 @@ import { SENTRY_COMMENT, type TableNames } from './table-names.ts';
 
 
 export interface CutOverOptions {
-  /** How long A waits for the write lock (B waits three times as long). */
+  /** How long a holder waits for its write lock (R waits three times as long). */
   lockWaitSeconds: number;
   /** The longest the drain under the lock may take. */
   drainTimeoutMs: number;
+}
+
+/** One table of a cut-over. */
+export interface CutOverPart {
+  names: TableNames;
+  mapping: ColumnMapping;
+  applier: BinlogApplier;
   /** Unique-key conflicts the applier had met when the tables were last verified equal. */
   verifiedConflicts: number;
   /** Called under the lock, after the drain, with the binlog position past the old table's last change. */
@@ -107,58 +119,94 @@ async function killAndAwait(ctrl: Connection, thread: number, rename: Promise<un
   }
 }
 
-export async function cutOver(target: ConnectionTarget, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
-  applier: BinlogApplier, options: CutOverOptions): Promise<CutOverResult> {
-  const t = quoteIdent(names.original);
-  const old = quoteIdent(names.old);
-  const conns: Connection[] = [];
+/** Holders in the order R reaches them: by their table's name (each table sorts before its sentry). */
+async function holderOrder(ctrl: Connection, parts: CutOverPart[]): Promise<{ parts: CutOverPart[]; order: (a: string, b: string) => number }> {
+  const [[{ lower }]] = await ctrl.query<RowDataPacket[]>('SELECT @@lower_case_table_names AS lower');
+  const order = lockOrder(Number(lower) !== 0);
+  return { parts: [...parts].sort((a, b) => order(a.names.original, b.names.original)), order };
+}
+
+/**
+ * Waits until R holds every name of its RENAME that sorts before `next` (the next held table), so
+ * that releasing `next`'s holder lets R, not a writer, take it.
+ */
+async function awaitPassage(ctrl: Connection, source: MetadataLockSource, thread: number, schema: string, names: string[],
+  next: string, order: (a: string, b: string) => number, rename: Promise<unknown>): Promise<void> {
+  const before = names.filter((n) => order(n, next) < 0);
+  await poll(`the RENAME did not take ${before.map((n) => `\`${n}\``).join(', ')} (another connection holds one of them?)`, 5_000,
+    rename, async () => {
+      const held = await exclusiveTables(ctrl, source, thread, schema);
+      return before.every((n) => held.has(n));
+    });
+}
+
+export async function cutOver(target: ConnectionTarget, ctrl: Connection, unordered: CutOverPart[],
+  options: CutOverOptions): Promise<CutOverResult> {
+  const { parts, order } = await holderOrder(ctrl, unordered);
+  const schema = parts[0].names.schema;
+  // With several tables, each hand-over between holders must be seen, not assumed.
+  const source = await metadataLockSource(ctrl);
+  if (parts.length > 1 && !source) {
+    throw new MigrationFailed('an atomic cut-over of several tables needs to see metadata locks: on MariaDB run '
+      + "INSTALL SONAME 'metadata_lock_info' (or enable performance_schema with its MDL instrument)");
+  }
+  const holders: Connection[] = [];
+  let renameConn: Connection | undefined;
   let rename: Promise<unknown> | undefined;
   let renameThread: number | undefined;
-  let locked = false;
-  let applierHeld = false;
-  let sentryDropped = false;
-  let lockConn!: Connection;
+  let locked = 0;
+  let sentries = 0;
+  let appliersHeld = false;
   let lockedAt = 0;
   let drainedRows = 0;
   try {
-    for (let i = 0; i < 2; i++) conns.push(await connect(target));
-    const [a, renameConn] = conns;
-    lockConn = a;
-    await ctrl.query(`CREATE TABLE ${old} (id INT) COMMENT='${SENTRY_COMMENT}'`);
-    await lockConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
-    await applier.hold();
-    applierHeld = true;
-    await lockConn.query(`LOCK TABLES ${t} WRITE, ${old} WRITE`);
-    locked = true;
-    lockedAt = performance.now();
+    for (const part of parts) {
+      holders.push(await connect(target));
+      await ctrl.query(`CREATE TABLE ${quoteIdent(part.names.old)} (id INT) COMMENT='${SENTRY_COMMENT}'`);
+      sentries++;
+    }
+    renameConn = await connect(target);
+    for (const holder of holders) await holder.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
+    for (const part of parts) await part.applier.hold();
+    appliersHeld = true;
+    for (const [i, part] of parts.entries()) {
+      await holders[i].query(`LOCK TABLES ${quoteIdent(part.names.original)} WRITE, ${quoteIdent(part.names.old)} WRITE`);
+      locked++;
+      lockedAt ||= performance.now();
+    }
 
-    const token = randomUUID();
-    applier.release({ lockedReader: lockConn, stopAfter: token });
-    await writeMarker(ctrl, names, token);
-    await applier.waitForMarker(token, options.drainTimeoutMs);
-    if (applier.conflicts.length > options.verifiedConflicts) {
-      throw new MigrationFailed('cut-over: a unique-key conflict arose since verification; verifying again first');
+    const tokens = parts.map(() => randomUUID());
+    for (const [i, part] of parts.entries()) {
+      part.applier.release({ lockedReader: holders[i], stopAfter: tokens[i] });
+      await writeMarker(ctrl, part.names, tokens[i]);
     }
-    const drained = applier.drainedKeys();
-    drainedRows = drained.length;
-    await verifyDrained(lockConn, ctrl, names, mapping, drained);
-    if (options.beforeRename) {
-      const [[status]] = await lockConn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-      await options.beforeRename({ file: status.File, position: Number(status.Position) });
+    for (const [i, part] of parts.entries()) {
+      await part.applier.waitForMarker(tokens[i], options.drainTimeoutMs);
+      if (part.applier.conflicts.length > part.verifiedConflicts) {
+        throw new MigrationFailed('cut-over: a unique-key conflict arose since verification; verifying again first');
+      }
+      const drained = part.applier.drainedKeys();
+      drainedRows += drained.length;
+      await verifyDrained(holders[i], ctrl, part.names, part.mapping, drained);
     }
+    const [[status]] = await holders[0].query<RowDataPacket[]>('SHOW MASTER STATUS');
+    for (const part of parts) await part.beforeRename?.({ file: status.File, position: Number(status.Position) });
 
     // The shadow table's counter only knows the rows it holds; never let it reuse an id.
     await renameConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds]);
-    const originalAi = autoIncrementOf(await showCreateTable(lockConn, names.original));
-    const shadowAi = autoIncrementOf(await showCreateTable(renameConn, names.shadow));
-    if (originalAi !== undefined && originalAi > (shadowAi ?? 1)) {
-      await renameConn.query(`ALTER TABLE ${quoteIdent(names.shadow)} AUTO_INCREMENT = ${originalAi}`);
+    for (const [i, part] of parts.entries()) {
+      const originalAi = autoIncrementOf(await showCreateTable(holders[i], part.names.original));
+      const shadowAi = autoIncrementOf(await showCreateTable(renameConn, part.names.shadow));
+      if (originalAi !== undefined && originalAi > (shadowAi ?? 1)) {
+        await renameConn.query(`ALTER TABLE ${quoteIdent(part.names.shadow)} AUTO_INCREMENT = ${originalAi}`);
+      }
     }
 
     const [[{ id }]] = await renameConn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
     renameThread = Number(id);
     await renameConn.query('SET SESSION lock_wait_timeout = ?', [options.lockWaitSeconds * 3]);
-    const pendingRename = renameConn.query(`RENAME TABLE ${t} TO ${old}, ${quoteIdent(names.shadow)} TO ${t}`);
+    const pairs = parts.map(({ names }) => `${quoteIdent(names.original)} TO ${quoteIdent(names.old)}, ${quoteIdent(names.shadow)} TO ${quoteIdent(names.original)}`);
+    const pendingRename = renameConn.query(`RENAME TABLE ${pairs.join(', ')}`);
     rename = pendingRename;
     pendingRename.catch(() => undefined);
     await poll('the RENAME was not seen waiting', 5_000, pendingRename, async () => {
@@ -167,29 +215,37 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, names:
       return rows.length > 0 && /metadata lock/i.test(String(rows[0].STATE));
     });
 
-    await lockConn.query(`DROP TABLE ${old}`);
-    sentryDropped = true;
-    await lockConn.query('UNLOCK TABLES');
-    locked = false;
+    const renamed = parts.flatMap(({ names }) => [names.original, names.old, names.shadow]);
+    for (const [i, part] of parts.entries()) {
+      if (source) await awaitPassage(ctrl, source, renameThread, schema, renamed, part.names.original, order, pendingRename);
+      await holders[i].query(`DROP TABLE ${quoteIdent(part.names.old)}`);
+      sentries--;
+      // The last holder unlocks in `finally`-safe order below: R must be seen dead first if anything fails.
+      if (i === parts.length - 1) break;
+      await holders[i].query('UNLOCK TABLES');
+      locked--;
+    }
+    await holders[parts.length - 1].query('UNLOCK TABLES');
+    locked--;
     await pendingRename;
     return { stallMs: performance.now() - lockedAt, drainedRows };
   } catch (err) {
-    // With the sentry gone nothing stops the queued RENAME any more: kill it, and see it die, while
-    // A still holds T (it cannot complete meanwhile).
-    if (sentryDropped && locked && rename && renameThread !== undefined) await killAndAwait(ctrl, renameThread, rename);
-    // Unlocking with the sentry still in place makes a queued RENAME fail: T stays as it was.
-    if (locked) await lockConn.query('UNLOCK TABLES').catch(() => undefined);
+    // With every sentry gone nothing stops the queued RENAME any more: kill it, and see it die, while
+    // the last holder still holds its table (R cannot complete meanwhile).
+    if (sentries === 0 && locked > 0 && rename && renameThread !== undefined) await killAndAwait(ctrl, renameThread, rename);
+    // Unlocking with a sentry still in place makes a queued RENAME fail (and undo itself).
+    for (const holder of holders) await holder.query('UNLOCK TABLES').catch(() => undefined);
     if (rename) await rename.catch(() => undefined);
-    // The shadow table's name is gone exactly when the RENAME happened.
-    const renamed = await tableExists(ctrl, names.schema, names.shadow).then((exists) => !exists, () => false);
+    // The shadow tables' names are gone exactly when the RENAME happened (all or none).
+    const renamed = await tableExists(ctrl, schema, parts[0].names.shadow).then((exists) => !exists, () => false);
     if (renamed) {
-      // The RENAME completed after all; everything was drained and verified before the sentry went.
+      // The RENAME completed after all; everything was drained and verified before the sentries went.
       return { stallMs: performance.now() - lockedAt, drainedRows };
     }
-    await dropSentry(ctrl, names).catch(() => undefined);
-    if (applierHeld) await applier.restart();
+    for (const part of parts) await dropSentry(ctrl, part.names).catch(() => undefined);
+    if (appliersHeld) for (const part of parts) await part.applier.restart();
     throw err instanceof MigrationFailed ? err : new MigrationFailed(`cut-over failed: ${(err as Error).message}`);
   } finally {
-    for (const conn of conns) await conn.end().catch(() => undefined);
+    for (const conn of [...holders, renameConn]) await conn?.end().catch(() => undefined);
   }
 }

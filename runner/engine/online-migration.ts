@@ -11,7 +11,7 @@ import { BinlogStreamer, type BinlogPosition } from './binlog-streamer.ts';
 import { createChangelog, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import type { CheckpointPort, CopyProgress, HelperState, ResumePoint } from './checkpoint.ts';
-import { cutOver, type CutOverResult } from './cut-over.ts';
+import { cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
 import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
 import { CutOverAuditFailed, MigrationFailed, MigrationInterrupted, MigrationRefused } from './errors.ts';
 import { isConnectionLoss } from './mysql-errors.ts';
@@ -365,35 +365,57 @@ export class OnlineMigration {
     this.verified = { result, conflicts };
   }
 
-  /** Verifies (again, when needed) and swaps the tables atomically, with retries; then audits the swap. */
+  /** Verifies (again, when needed) and swaps the table atomically, with retries; then audits the swap. */
   async cutOver(): Promise<CutOverResult> {
-    const applier = this.activeApplier;
-    if (!this.verified) await this.verify();
-    const attempts = this.options.cutOverAttempts ?? 5;
-    for (let attempt = 1; ; attempt++) {
+    return OnlineMigration.cutOverTogether([this]);
+  }
+
+  /**
+   * Swaps several tables in one atomic RENAME (all get their new definition or none does), with
+   * retries; each is verified first (again, when the applier met a unique-key conflict since).
+   */
+  static async cutOverTogether(migrations: OnlineMigration[]): Promise<CutOverResult> {
+    const [first] = migrations;
+    const attempts = first.options.cutOverAttempts ?? 5;
+    let cut: CutOverResult | undefined;
+    for (let attempt = 1; !cut; attempt++) {
       try {
-        // A unique-key conflict resolved by REPLACE after verification may have removed a row.
-        if (applier.conflicts.length > this.verified!.conflicts) await this.verify();
-        this.setState('cutting-over');
-        this.cut = await cutOver(this.options.target, this.ctrl, this.names, this.mapping, applier, {
-          lockWaitSeconds: this.lockWaitSeconds, drainTimeoutMs: 3_000, verifiedConflicts: this.verified!.conflicts,
-          beforeRename: this.options.beforeRename,
-        });
-        break;
+        const parts: CutOverPart[] = [];
+        for (const migration of migrations) parts.push(await migration.cutOverPart());
+        cut = await cutOver(first.options.target, first.ctrl, parts, { lockWaitSeconds: first.lockWaitSeconds, drainTimeoutMs: 3_000 });
       } catch (err) {
-        this.checkAbort();
+        for (const migration of migrations) migration.checkAbort();
         if (attempt >= attempts) throw err;
-        this.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);
+        for (const migration of migrations) migration.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
+    for (const migration of migrations) await migration.finishCutOver(cut);
+    return cut;
+  }
+
+  /** This table's share of a cut-over, verified: a unique-key conflict resolved by REPLACE may have removed a row. */
+  private async cutOverPart(): Promise<CutOverPart> {
+    const applier = this.activeApplier;
+    if (!this.verified || applier.conflicts.length > this.verified.conflicts) await this.verify();
+    else await this.catchUp();
+    this.setState('cutting-over');
+    return {
+      names: this.names, mapping: this.mapping, applier, verifiedConflicts: this.verified!.conflicts,
+      beforeRename: this.options.beforeRename,
+    };
+  }
+
+  /** After the swap the live table must have the new definition, and the binlog must show no stray write. */
+  private async finishCutOver(cut: CutOverResult): Promise<void> {
+    this.cut = cut;
     this.cutOverDone = true;
     await checkCutOver(this.ctrl, this.names, this.shadowInfo);
     if (this.options.swapBack) await this.ctrl.query(`RENAME TABLE ${quoteIdent(this.names.old)} TO ${quoteIdent(this.names.shadow)}`);
     await auditSwap(this.streamer!, this.names);
     this.setState('complete');
-    this.progress.log(`cut-over complete: writers blocked ${this.cut.stallMs.toFixed(1)} ms; original kept as \`${this.names.old}\``);
-    return this.cut;
+    const kept = this.options.swapBack ? this.names.shadow : this.names.old;
+    this.progress.log(`cut-over complete: writers blocked ${cut.stallMs.toFixed(1)} ms; the other version kept as \`${kept}\``);
   }
 
   snapshot(): ProgressSnapshot {

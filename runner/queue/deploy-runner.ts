@@ -40,6 +40,8 @@ export class DeployRunner {
   private deploy!: DeployRow;
   /** Online migrations whose swap a crashed cut-over had already done. */
   private readonly swappedTables = new Set<string>();
+  /** Whether this run's drivers have swapped (all at once). */
+  private swapped = false;
 
   constructor(private readonly store: StateStore, private readonly deployId: number, private readonly token: number,
     private readonly lockConn: Connection, private readonly options: DeployRunnerOptions) {
@@ -270,13 +272,24 @@ export class DeployRunner {
       case 'online': {
         const old = tableNames(this.target.database, m.table).old;
         const retainUntil = this.retainUntil();
-        let stall: number | undefined;
-        if (!this.swappedTables.has(m.table)) stall = await this.drivers.find((d) => d.row.id === m.id)!.cutOver();
+        const stall = this.swappedTables.has(m.table) ? undefined : await this.swapPending();
         await this.store.retain(this.deployId, old, m.table, retainUntil);
-        return stall === undefined ? `\`${m.table}\` had been swapped before the runner restarted; original kept as \`${old}\``
-          : `cut over \`${m.table}\`: writers blocked ${stall.toFixed(1)} ms; original kept as \`${old}\` until ${retainUntil.toISOString()}`;
+        return stall === undefined ? `\`${m.table}\` is swapped: original kept as \`${old}\``
+          : `cut over ${this.drivers.map((d) => `\`${d.row.table}\``).join(', ')} in one RENAME: writers blocked ${stall.toFixed(1)} ms; `
+            + `original kept as \`${old}\` until ${retainUntil.toISOString()}`;
       }
     }
+  }
+
+  /**
+   * The online migrations swap together, in one RENAME, when the first of them comes up in the
+   * plan's order; the others then only record it. Undefined when there was nothing left to swap.
+   */
+  private async swapPending(): Promise<number | undefined> {
+    if (this.swapped || this.drivers.length === 0) return undefined;
+    const stall = await MigrationDriver.cutOverTogether(this.drivers);
+    this.swapped = true;
+    return stall;
   }
 
   /** Renames a table to its kept name (a drop that can be undone until the retention ends). */
@@ -308,9 +321,10 @@ export class DeployRunner {
           await conn.query(`RENAME TABLE ${quoteIdent(names.old)} TO ${quoteIdent(names.shadow)}`);
           return `\`${m.table}\` had been swapped back before the runner restarted`;
         }
-        const stall = await this.drivers.find((d) => d.row.id === m.id)!.cutOver();
+        const stall = await this.swapPending();
         await this.store.retain(this.deployId, names.shadow, m.table, this.retainUntil());
-        return `swapped \`${m.table}\` back: writers blocked ${stall.toFixed(1)} ms; the other version kept as \`${names.shadow}\``;
+        return `swapped \`${m.table}\` back${stall === undefined ? '' : `: writers blocked ${stall.toFixed(1)} ms`}; `
+          + `the other version kept as \`${names.shadow}\``;
       }
       case 'direct':
         throw new MigrationFailed(`\`${m.table}\` was altered in place: not reverted automatically`);

@@ -122,12 +122,14 @@ export class MigrationDriver {
     this.migration?.checkAbort();
   }
 
-  /** Verifies and swaps; the original stays as `T__old`. */
-  async cutOver(): Promise<number> {
-    const { store, deployId, token, actor } = this.context;
-    await store.setMigrationStage(deployId, token, this.row, 'cutting-over', actor);
-    const { stallMs } = await this.engine.cutOver();
-    this.context.observer.cutOverStall(stallMs);
+  /** Verifies and swaps every driver's table in one atomic RENAME; the originals stay as `T__old`. */
+  static async cutOverTogether(drivers: MigrationDriver[]): Promise<number> {
+    for (const driver of drivers) {
+      const { store, deployId, token, actor } = driver.context;
+      await store.setMigrationStage(deployId, token, driver.row, 'cutting-over', actor);
+    }
+    const { stallMs } = await OnlineMigration.cutOverTogether(drivers.map((d) => d.engine));
+    drivers[0].context.observer.cutOverStall(stallMs);
     return stallMs;
   }
 
