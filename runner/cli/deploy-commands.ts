@@ -11,7 +11,7 @@ import {
   FINAL_STATES, type DeployCommand, type DeployView, type MigrationView, type RunnerService,
 } from '../queue/deploy-model.ts';
 import { DeployService, type RunnerOptions } from '../queue/deploy-service.ts';
-import { loadConfig, targetsFromDsn } from '../server/config.ts';
+import { loadConfig, runnerOptionsOf, targetsFromDsn } from '../server/config.ts';
 import { ACTIVE_STATES } from '../queue/deploy-model.ts';
 
 const POLL_MS = 1_000;
@@ -37,11 +37,7 @@ function resolveTargets(opts: TargetOptions): { runner: RunnerOptions; target?: 
   const names = Object.keys(config.targets);
   if (opts.target && !names.includes(opts.target)) throw new Error(`no target "${opts.target}" in ${opts.config} (it has ${names.join(', ')})`);
   return {
-    runner: {
-      targets: config.targets,
-      stateSchema: config.stateSchema,
-      retentionSeconds: config.retentionHours === undefined ? undefined : config.retentionHours * 3600,
-    },
+    runner: runnerOptionsOf(config),
     target: opts.target ?? (names.length === 1 ? names[0] : undefined),
   };
 }

@@ -3,7 +3,7 @@
 // stops taking requests, then stops the worker and closes its connections.
 import { Command } from 'commander';
 import { DeployService } from '../queue/deploy-service.ts';
-import { configSecrets, loadConfig } from '../server/config.ts';
+import { configSecrets, loadConfig, runnerOptionsOf } from '../server/config.ts';
 import { buildServer } from '../server/http-server.ts';
 import { createMetrics } from '../server/metrics.ts';
 
@@ -14,12 +14,7 @@ export function serveCommand(): Command {
     .action(async (opts: { config: string }) => {
       const config = loadConfig(opts.config);
       const metrics = createMetrics();
-      const service = new DeployService({
-        targets: config.targets,
-        stateSchema: config.stateSchema,
-        retentionSeconds: config.retentionHours === undefined ? undefined : config.retentionHours * 3600,
-        observer: metrics.observer,
-      });
+      const service = new DeployService({ ...runnerOptionsOf(config), observer: metrics.observer });
       const app = buildServer({ service, tokens: config.tokens, metrics, log: { secrets: configSecrets(config) } });
       try {
         await app.listen(config.listen);

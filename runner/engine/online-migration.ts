@@ -40,6 +40,8 @@ export interface MigrationOptions {
   targetChunkMs?: number;
   maxLagMs?: number;
   maxThreadsRunning?: number;
+  /** Pause the copy while this query's first value is neither 0 nor NULL (an operator's own signal). */
+  throttleQuery?: string;
   replicas?: ConnectionTarget[];
   /** Dropping columns discards their data: refused unless explicitly allowed. */
   allowDropColumns?: boolean;
@@ -276,7 +278,7 @@ export class OnlineMigration {
     }), HEARTBEAT_MS));
     const replicas = (options.replicas ?? []).map((r) => ({ label: `${r.host}:${r.port}`, target: r }));
     this.throttler = new Throttler(monitor, replicas, names, {
-      maxLagMs: options.maxLagMs ?? 1500, maxThreadsRunning: options.maxThreadsRunning ?? 50,
+      maxLagMs: options.maxLagMs ?? 1500, maxThreadsRunning: options.maxThreadsRunning ?? 50, query: options.throttleQuery,
     }, options.throttleReason);
     await this.throttler.start();
     this.copier = new RowCopier(await this.open(true), names, mapping, {

@@ -11,6 +11,8 @@ import type { TableNames } from './table-names.ts';
 export interface ThrottleLimits {
   maxThreadsRunning: number;
   maxLagMs: number;
+  /** An operator's query (gh-ost's --throttle-query): the copy pauses while its first value is neither 0 nor NULL. */
+  query?: string;
 }
 
 export interface Replica {
@@ -47,7 +49,7 @@ export class Throttler {
     if (this.checking) return;
     this.checking = true;
     try {
-      this.reason = (await this.extraReason()) ?? (await this.threadsReason()) ?? (await this.lagReason());
+      this.reason = (await this.extraReason()) ?? (await this.threadsReason()) ?? (await this.queryReason()) ?? (await this.lagReason());
       this.failedChecks = 0;
     } catch (err) {
       this.reason = `throttle check failed: ${(err as Error).message}`;
@@ -65,6 +67,13 @@ export class Throttler {
     const running = Number(rows[0]?.Value ?? 0);
     return running > this.limits.maxThreadsRunning
       ? `Threads_running=${running} > ${this.limits.maxThreadsRunning}` : undefined;
+  }
+
+  private async queryReason(): Promise<string | undefined> {
+    if (!this.limits.query) return undefined;
+    const [rows] = await this.ctrl.query<RowDataPacket[]>({ sql: this.limits.query, timeout: QUERY_TIMEOUT_MS, rowsAsArray: true });
+    const value = (rows as unknown as unknown[][])[0]?.[0];
+    return value === undefined || value === null || Number(value) === 0 ? undefined : `throttle query returned ${String(value).slice(0, 40)}`;
   }
 
   /** Milliseconds since the heartbeat this replica has applied; infinite when it cannot be read. */

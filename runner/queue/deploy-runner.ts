@@ -22,6 +22,7 @@ export interface DeployRunnerOptions {
   observer: WorkerObserver;
   retentionSeconds: number;
   migration: MigrationTuning;
+  replicas: ConnectionTarget[];
 }
 
 export type RunOutcome = 'finished' | 'interrupted';
@@ -177,7 +178,7 @@ export class DeployRunner {
     for (const m of pending.filter((x) => !this.swappedTables.has(x.table))) {
       this.drivers.push(new MigrationDriver({
         store: this.store, deployId: this.deployId, token: this.token, target: this.target, actor: this.actor,
-        signal: this.controller.signal, observer: this.options.observer, tuning: this.options.migration,
+        signal: this.controller.signal, observer: this.options.observer, tuning: this.options.migration, replicas: this.options.replicas,
         pauseReason: () => (this.deploy.paused ? `paused by ${this.deploy.pausedBy}` : undefined),
         onError: (err) => this.stopWith(isInterruption(err) ? err as Error : new MigrationInterrupted(String(err))),
       }, m, swapBack));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
+import { metadataLockSource } from '../db/metadata-locks.ts';
 import { planSchema, type Plan, type PlannedChange } from '../schema/planner.ts';
 import { renderPlanMarkdown } from '../schema/render-markdown.ts';
 import {
@@ -27,8 +28,10 @@ export interface RunnerOptions {
   observer?: WorkerObserver;
   /** How often the worker looks for deploys to claim, ms. */
   pollMs?: number;
-  /** Engine settings for every online migration: chunk size, throttling limits, replicas to watch. */
+  /** Engine settings for every online migration: chunk size, throttling limits, a throttle query. */
   migration?: MigrationTuning;
+  /** Per target: replicas whose lag pauses the copy. */
+  replicas?: Record<string, ConnectionTarget[]>;
 }
 
 const MAX_FILES = 1000;
@@ -144,11 +147,26 @@ export class DeployService implements RunnerService {
       throw new BadInput(`the plan has ${errors.length} error(s), nothing was deployed: ${errors.slice(0, 5).join('; ')}`);
     }
     if (plan.changes.length === 0) throw new BadInput('the plan has no changes: nothing to deploy');
+    const migrations = migrationsOf(plan.changes);
+    if (migrations.filter((m) => m.method === 'online').length > 1) await this.requireAtomicSwap(store);
     const { id, created } = await store.insertDeploy({
-      clientKey, cutover, cutoverAfter, external: request.external ?? {}, submittedBy: request.actor,
-      migrations: migrationsOf(plan.changes),
+      clientKey, cutover, cutoverAfter, external: request.external ?? {}, submittedBy: request.actor, migrations,
     });
     return { deploy: await store.view(id, request.target), created };
+  }
+
+  /** Several online migrations swap in one RENAME, which needs the server to show metadata locks: say so before copying. */
+  private async requireAtomicSwap(store: StateStore): Promise<void> {
+    const conn = await connect(store.target);
+    try {
+      if (!(await metadataLockSource(conn))) {
+        throw new BadInput('this plan needs several online migrations, cut over together in one atomic RENAME, and the server does '
+          + "not show metadata locks: on MariaDB run INSTALL SONAME 'metadata_lock_info' (or enable performance_schema with its "
+          + 'MDL instrument), or split the change into one pull request per table');
+      }
+    } finally {
+      await conn.end();
+    }
   }
 
   async get(id: string): Promise<DeployView> {
@@ -205,7 +223,9 @@ export class DeployService implements RunnerService {
 
   /** Starts claiming and driving deploys in the background. */
   startWorker(): void {
-    this.worker ??= new Worker(this.targets().map((name) => ({ name, ready: () => this.store(name) })), {
+    this.worker ??= new Worker(this.targets().map((name) => ({
+      name, ready: () => this.store(name), replicas: this.options.replicas?.[name] ?? [],
+    })), {
       runnerId: this.options.runnerId, retentionSeconds: this.options.retentionSeconds ?? 24 * 3600,
       observer: this.options.observer ?? silentObserver, pollMs: this.options.pollMs ?? 500, migration: this.options.migration ?? {},
     });

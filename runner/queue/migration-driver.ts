@@ -9,7 +9,7 @@ import { swapBackRenames } from './revert-impact.ts';
 import type { MigrationRow, StateStore } from './state-store.ts';
 
 export type MigrationTuning = Partial<Pick<MigrationOptions,
-  'chunkSize' | 'targetChunkMs' | 'maxLagMs' | 'maxThreadsRunning' | 'replicas' | 'lockWaitSeconds' | 'cutOverAttempts'>>;
+  'chunkSize' | 'targetChunkMs' | 'maxLagMs' | 'maxThreadsRunning' | 'throttleQuery' | 'lockWaitSeconds' | 'cutOverAttempts'>>;
 
 export interface DriverContext {
   store: StateStore;
@@ -20,6 +20,8 @@ export interface DriverContext {
   signal: AbortSignal;
   observer: WorkerObserver;
   tuning: MigrationTuning;
+  /** The target's replicas, watched for lag (fail closed: one that cannot be read pauses the copy). */
+  replicas: ConnectionTarget[];
   /** Why the copy should wait (a manual pause), if it should. */
   pauseReason: () => string | undefined;
   /** A failed background write (e.g. the lease was lost) stops the deploy. */
@@ -81,6 +83,7 @@ export class MigrationDriver {
     const resume = await store.resumePoint(this.row.id);
     this.migration = new OnlineMigration({
       ...this.context.tuning,
+      replicas: this.context.replicas,
       target, table: this.row.table, alter: this.row.alter!,
       swapBack: this.swapBack && {
         from: this.row.cutoverPosition!, renames: swapBackRenames(this.row.alter!, this.swapBack.towardsOriginal),

@@ -9,6 +9,8 @@ import { quoteIdent } from '../db/quote.ts';
 import type { BinlogPosition } from '../engine/binlog-streamer.ts';
 import { decodeKey, encodeKey, type CheckpointPort, type CopyProgress, type ResumePoint } from '../engine/checkpoint.ts';
 import { MigrationInterrupted } from '../engine/errors.ts';
+import { isRetryable } from '../engine/mysql-errors.ts';
+import { backoff } from '../engine/retry.ts';
 import type { ProgressSnapshot } from '../engine/progress.ts';
 import {
   ACTIVE_STATES, NotFound, WrongState, type ChangeMethod, type CutoverMode, type DeployCommand, type DeployEvent, type DeployState,
@@ -400,16 +402,13 @@ export class StateStore {
   private async fenced(id: number, token: number, work: (conn: PoolConnection) => Promise<void>): Promise<void> {
     const conn = await this.pool.getConnection();
     try {
-      await conn.query('BEGIN');
-      const [rows] = await conn.query<RowDataPacket[]>(`SELECT lease_token FROM ${this.s}.deploys WHERE id = ? FOR UPDATE`, [id]);
-      if (rows.length === 0 || Number(rows[0].lease_token) !== token) {
-        throw new MigrationInterrupted(`deploy ${id} is now owned by another runner`);
-      }
-      await work(conn);
-      await conn.query('COMMIT');
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      await retryingTransaction(conn, async () => {
+        const [rows] = await conn.query<RowDataPacket[]>(`SELECT lease_token FROM ${this.s}.deploys WHERE id = ? FOR UPDATE`, [id]);
+        if (rows.length === 0 || Number(rows[0].lease_token) !== token) {
+          throw new MigrationInterrupted(`deploy ${id} is now owned by another runner`);
+        }
+        await work(conn);
+      });
     } finally {
       conn.release();
     }
@@ -439,18 +438,14 @@ export class StateStore {
     };
     return {
       async started(conn, resume: ResumePoint) {
-        await conn.query('BEGIN');
-        try {
+        await retryingTransaction(conn, async () => {
           await conn.query(`UPDATE ${s}.migrations SET helpers = ? WHERE id = ?`, [JSON.stringify(resume.helpers), migrationId]);
-          await conn.query(`DELETE FROM ${s}.checkpoints WHERE migration_id = ?`, [migrationId]);
-          await conn.query(`INSERT INTO ${s}.checkpoints (migration_id, stream, fence, rows_copied, done, binlog_file, binlog_pos, updated_at)
-            VALUES (?, 'copy', ?, 0, 0, NULL, NULL, NOW(6)), (?, 'apply', ?, 0, 0, ?, ?, NOW(6))`,
-          [migrationId, token, migrationId, token, resume.applied.file, resume.applied.position]);
-          await conn.query('COMMIT');
-        } catch (err) {
-          await conn.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
+          await conn.query(`INSERT INTO ${s}.checkpoints (migration_id, stream, fence, last_key, rows_copied, done, binlog_file, binlog_pos, updated_at)
+            VALUES (?, 'copy', ?, NULL, ?, ?, NULL, NULL, NOW(6)), (?, 'apply', ?, NULL, 0, 0, ?, ?, NOW(6))
+            ON DUPLICATE KEY UPDATE fence = VALUES(fence), last_key = VALUES(last_key), rows_copied = VALUES(rows_copied),
+              done = VALUES(done), binlog_file = VALUES(binlog_file), binlog_pos = VALUES(binlog_pos), updated_at = VALUES(updated_at)`,
+          [migrationId, token, resume.copy.rowsCopied, resume.copy.done ? 1 : 0, migrationId, token, resume.applied.file, resume.applied.position]);
+        });
       },
       async copied(conn, progress: CopyProgress) {
         await fencedUpdate(conn, `UPDATE ${s}.checkpoints SET last_key = ?, rows_copied = ?, done = ?, updated_at = NOW(6)
@@ -492,6 +487,26 @@ export class StateStore {
 
   async forgetRetained(table: string): Promise<void> {
     await this.pool.query(`DELETE FROM ${this.s}.retained WHERE database_name = ? AND table_name = ?`, [this.database, table]);
+  }
+}
+
+/**
+ * One READ COMMITTED transaction (no gap locks between concurrent migrations' rows), retried on
+ * deadlock or lock-wait timeout.
+ */
+async function retryingTransaction(conn: Pick<PoolConnection, 'query'>, work: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await conn.query('BEGIN');
+      await work();
+      await conn.query('COMMIT');
+      return;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if (!isRetryable(err) || attempt >= 10) throw err;
+      await backoff(attempt);
+    }
   }
 }
 

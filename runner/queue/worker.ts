@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
+import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import type { WorkerObserver } from './deploy-model.ts';
 import { DeployRunner } from './deploy-runner.ts';
@@ -16,6 +17,7 @@ export interface WorkerTarget {
   name: string;
   /** The target's store, its tables created. */
   ready(): Promise<StateStore>;
+  replicas: ConnectionTarget[];
 }
 
 export interface WorkerOptions {
@@ -61,7 +63,7 @@ export class Worker {
         for (const id of await store.activeDeployIds()) {
           const key = `${target.name}.${id}`;
           if (this.stopping || this.running.has(key) || (this.retryAt.get(key) ?? 0) > Date.now()) continue;
-          await this.claim(key, store, id);
+          await this.claim(key, store, id, target.replicas);
         }
         if (Date.now() - this.lastSweep > RETENTION_SWEEP_MS) await this.sweep(store);
       } catch {
@@ -71,7 +73,7 @@ export class Worker {
     if (Date.now() - this.lastSweep > RETENTION_SWEEP_MS) this.lastSweep = Date.now();
   }
 
-  private async claim(key: string, store: StateStore, id: number): Promise<void> {
+  private async claim(key: string, store: StateStore, id: number, replicas: ConnectionTarget[]): Promise<void> {
     const lockConn = await connect(store.target);
     let claimed = false;
     try {
@@ -81,7 +83,7 @@ export class Worker {
       const token = await store.takeLease(id, this.runnerId);
       const runner = new DeployRunner(store, id, token, lockConn, {
         runnerId: this.runnerId, observer: this.options.observer, retentionSeconds: this.options.retentionSeconds,
-        migration: this.options.migration,
+        migration: this.options.migration, replicas,
       });
       claimed = true;
       const done = runner.run().then((outcome) => {

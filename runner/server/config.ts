@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, YAMLParseError } from 'yaml';
 import { parseDsn, redactDsn, type ConnectionTarget } from '../db/dsn.ts';
+import type { RunnerOptions } from '../queue/deploy-service.ts';
 
 export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -15,8 +16,22 @@ export interface RunnerConfig {
   listen: { host: string; port: number };
   tokens: { name: string; value: string }[];
   targets: Record<string, ConnectionTarget>;
+  /** Per target: replicas whose lag pauses the copy. */
+  replicas: Record<string, ConnectionTarget[]>;
   stateSchema?: string;
   retentionHours?: number;
+  throttle: { maxLagMs?: number; maxThreadsRunning?: number; query?: string };
+}
+
+/** What the runner service takes from a config (the caller adds its observer). */
+export function runnerOptionsOf(config: RunnerConfig): RunnerOptions {
+  return {
+    targets: config.targets,
+    replicas: config.replicas,
+    stateSchema: config.stateSchema,
+    retentionSeconds: config.retentionHours === undefined ? undefined : config.retentionHours * 3600,
+    migration: { maxLagMs: config.throttle.maxLagMs, maxThreadsRunning: config.throttle.maxThreadsRunning, throttleQuery: config.throttle.query },
+  };
 }
 
 /** A configuration that cannot be used; the message names the field and never contains a secret. */
@@ -53,11 +68,14 @@ export function parseConfig(text: string, env: Env, source = 'config', options: 
     throw err;
   }
   const doc = record(raw, source);
-  allowKeys(doc, source, ['listen', 'tokens', 'stateSchema', 'retentionHours', 'targets']);
+  allowKeys(doc, source, ['listen', 'tokens', 'stateSchema', 'retentionHours', 'targets', 'throttle']);
+  const targets = record(doc.targets, 'targets');
   return {
     listen: listenOf(doc.listen),
     tokens: tokensOf(doc.tokens, options.withTokens === false ? undefined : env),
-    targets: targetsOf(doc.targets, env),
+    targets: targetsOf(targets, env),
+    replicas: Object.fromEntries(Object.keys(targets).map((name) => [name, replicasOf(targets[name], `targets.${name}`, env)])),
+    throttle: throttleOf(doc.throttle),
     stateSchema: doc.stateSchema === undefined ? undefined : matching(doc.stateSchema, 'stateSchema', SCHEMA_NAME),
     retentionHours: doc.retentionHours === undefined ? undefined : positiveNumber(doc.retentionHours, 'retentionHours'),
   };
@@ -75,8 +93,9 @@ export function targetNameFor(database: string): string {
 }
 
 /** Every secret value the configuration holds, for scrubbing logs. */
-export function configSecrets(config: Pick<RunnerConfig, 'tokens' | 'targets'>): string[] {
-  return [...config.tokens.map((t) => t.value), ...Object.values(config.targets).map((t) => t.password)].filter(Boolean);
+export function configSecrets(config: Pick<RunnerConfig, 'tokens' | 'targets' | 'replicas'>): string[] {
+  return [...config.tokens.map((t) => t.value), ...Object.values(config.targets).map((t) => t.password),
+    ...Object.values(config.replicas).flat().map((r) => r.password)].filter(Boolean);
 }
 
 function listenOf(value: unknown): RunnerConfig['listen'] {
@@ -120,8 +139,7 @@ function tokensOf(value: unknown, env: Env | undefined): RunnerConfig['tokens'] 
   return tokens;
 }
 
-function targetsOf(value: unknown, env: Env): RunnerConfig['targets'] {
-  const targets = record(value, 'targets');
+function targetsOf(targets: Record<string, unknown>, env: Env): RunnerConfig['targets'] {
   const names = Object.keys(targets);
   if (names.length === 0) throw new ConfigError('targets must name at least one database');
   return Object.fromEntries(names.map((name) => {
@@ -132,10 +150,29 @@ function targetsOf(value: unknown, env: Env): RunnerConfig['targets'] {
   }));
 }
 
-function targetOf(value: unknown, field: string, env: Env): ConnectionTarget {
+/** `replicas: [{dsn, passwordEnv}]` beside a target's own `dsn`. */
+function replicasOf(value: unknown, field: string, env: Env): ConnectionTarget[] {
+  const { replicas } = record(value, field);
+  if (replicas === undefined) return [];
+  if (!Array.isArray(replicas)) throw new ConfigError(`${field}.replicas must be a list of {dsn, passwordEnv}`);
+  return replicas.map((replica, i) => targetOf(replica, `${field}.replicas[${i}]`, env, ['dsn', 'passwordEnv']));
+}
+
+function throttleOf(value: unknown): RunnerConfig['throttle'] {
+  if (value === undefined) return {};
+  const entry = record(value, 'throttle');
+  allowKeys(entry, 'throttle', ['maxLagMs', 'maxThreadsRunning', 'query']);
+  return {
+    maxLagMs: entry.maxLagMs === undefined ? undefined : positiveNumber(entry.maxLagMs, 'throttle.maxLagMs'),
+    maxThreadsRunning: entry.maxThreadsRunning === undefined ? undefined : positiveNumber(entry.maxThreadsRunning, 'throttle.maxThreadsRunning'),
+    query: entry.query === undefined ? undefined : text(entry.query, 'throttle.query'),
+  };
+}
+
+function targetOf(value: unknown, field: string, env: Env, keys = ['dsn', 'passwordEnv', 'replicas']): ConnectionTarget {
   const entry = record(value, field);
   refuseInlineSecrets(entry, field, ['password'], 'a password');
-  allowKeys(entry, field, ['dsn', 'passwordEnv']);
+  allowKeys(entry, field, keys);
   const dsn = text(entry.dsn, `${field}.dsn`);
   if (hasInlinePassword(dsn)) {
     throw new ConfigError(`${field}.dsn contains a password: remove it from the DSN and name an environment variable in ${field}.passwordEnv`);
