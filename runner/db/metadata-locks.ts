@@ -39,3 +39,39 @@ export function lockOrder(lowerCaseNames: boolean): (a: string, b: string) => nu
   const key = (name: string) => Buffer.from(`${lowerCaseNames ? name.toLowerCase() : name}\0`);
   return (a, b) => Buffer.compare(key(a), key(b));
 }
+
+export interface LockHolder {
+  thread: number;
+  user: string;
+  /** How long its transaction has been open, or its statement running, in seconds. */
+  seconds: number;
+  /** The table it holds, when the server says. */
+  table?: string;
+}
+
+/**
+ * Connections that keep a cut-over from taking `tables`: exactly those holding metadata locks on
+ * them when the server shows metadata locks, otherwise the oldest open transactions (the likely ones).
+ */
+export async function lockHolders(conn: Connection, source: MetadataLockSource | undefined, schema: string, tables: string[],
+  exclude: number[]): Promise<LockHolder[]> {
+  const skip = exclude.length > 0 ? exclude : [0];
+  if (source === 'metadata_lock_info') {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      `SELECT DISTINCT m.THREAD_ID AS thread, p.USER AS user, p.TIME AS seconds, m.TABLE_NAME AS tbl
+         FROM information_schema.METADATA_LOCK_INFO m JOIN information_schema.PROCESSLIST p ON p.ID = m.THREAD_ID
+        WHERE m.TABLE_SCHEMA = ? AND m.TABLE_NAME IN (?) AND m.THREAD_ID NOT IN (?) ORDER BY p.TIME DESC LIMIT 5`,
+      [schema, tables, skip]);
+    return rows.map((r) => ({ thread: Number(r.thread), user: String(r.user), seconds: Number(r.seconds), table: String(r.tbl) }));
+  }
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SELECT p.ID AS thread, p.USER AS user, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS seconds
+       FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+      WHERE t.trx_started < NOW() - INTERVAL 1 SECOND AND p.ID NOT IN (?) ORDER BY t.trx_started LIMIT 3`, [skip]);
+  return rows.map((r) => ({ thread: Number(r.thread), user: String(r.user), seconds: Number(r.seconds) }));
+}
+
+export function describeHolders(holders: LockHolder[], exact: boolean): string {
+  return holders.map((h) => `connection ${h.thread} (${h.user}, ${h.seconds} s${h.table ? `, holds \`${h.table}\`` : ''})`).join('; ')
+    + (exact ? '' : ' (open transactions; which tables they hold is not visible without metadata_lock_info)');
+}

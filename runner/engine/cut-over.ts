@@ -18,7 +18,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
-import { exclusiveTables, lockOrder, metadataLockSource, type MetadataLockSource } from '../db/metadata-locks.ts';
+import {
+  describeHolders, exclusiveTables, lockHolders, lockOrder, metadataLockSource, type LockHolder, type MetadataLockSource,
+} from '../db/metadata-locks.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
@@ -27,6 +29,7 @@ import { writeMarker } from './changelog.ts';
 import { rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
+import { isRetryable } from './mysql-errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
 import { showCreateTable, tableExists } from './table-info.ts';
 import { SENTRY_COMMENT, type TableNames } from './table-names.ts';
@@ -119,6 +122,28 @@ async function killAndAwait(ctrl: Connection, thread: number, rename: Promise<un
   }
 }
 
+/** The RENAME could not pass a table another connection holds. */
+class PassageBlocked extends MigrationFailed {}
+
+/** A cut-over attempt gave up because other connections hold locks it needs (named, for status and an optional kill). */
+export class CutOverBlocked extends MigrationFailed {
+  constructor(message: string, readonly blockers: LockHolder[], readonly exact: boolean) {
+    super(message);
+  }
+}
+
+/** Who holds the cut-over's tables, other than the cut-over's own connections (best effort). */
+async function findBlockers(ctrl: Connection, source: MetadataLockSource | undefined, parts: CutOverPart[],
+  own: Connection[]): Promise<LockHolder[]> {
+  try {
+    const ids: number[] = [];
+    for (const conn of own) ids.push(Number((await conn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id'))[0][0].id));
+    return await lockHolders(ctrl, source, parts[0].names.schema, parts.flatMap(({ names }) => [names.original, names.shadow, names.old]), ids);
+  } catch {
+    return [];
+  }
+}
+
 /** Holders in the order R reaches them: by their table's name (each table sorts before its sentry). */
 async function holderOrder(ctrl: Connection, parts: CutOverPart[]): Promise<{ parts: CutOverPart[]; order: (a: string, b: string) => number }> {
   const [[{ lower }]] = await ctrl.query<RowDataPacket[]>('SELECT @@lower_case_table_names AS lower');
@@ -133,11 +158,14 @@ async function holderOrder(ctrl: Connection, parts: CutOverPart[]): Promise<{ pa
 async function awaitPassage(ctrl: Connection, source: MetadataLockSource, thread: number, schema: string, names: string[],
   next: string, order: (a: string, b: string) => number, rename: Promise<unknown>): Promise<void> {
   const before = names.filter((n) => order(n, next) < 0);
-  await poll(`the RENAME did not take ${before.map((n) => `\`${n}\``).join(', ')} (another connection holds one of them?)`, 5_000,
-    rename, async () => {
+  try {
+    await poll(`the RENAME did not take ${before.map((n) => `\`${n}\``).join(', ')}`, 5_000, rename, async () => {
       const held = await exclusiveTables(ctrl, source, thread, schema);
       return before.every((n) => held.has(n));
     });
+  } catch (err) {
+    throw err instanceof MigrationFailed ? new PassageBlocked(err.message) : err;
+  }
 }
 
 export async function cutOver(target: ConnectionTarget, ctrl: Connection, unordered: CutOverPart[],
@@ -230,6 +258,8 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, unorde
     await pendingRename;
     return { stallMs: performance.now() - lockedAt, drainedRows };
   } catch (err) {
+    const blockers = isRetryable(err) || err instanceof PassageBlocked
+      ? await findBlockers(ctrl, source, parts, [ctrl, ...holders, ...(renameConn ? [renameConn] : [])]) : [];
     // With every sentry gone nothing stops the queued RENAME any more: kill it, and see it die, while
     // the last holder still holds its table (R cannot complete meanwhile).
     if (sentries === 0 && locked > 0 && rename && renameThread !== undefined) await killAndAwait(ctrl, renameThread, rename);
@@ -244,6 +274,10 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, unorde
     }
     for (const part of parts) await dropSentry(ctrl, part.names).catch(() => undefined);
     if (appliersHeld) for (const part of parts) await part.applier.restart();
+    if (blockers.length > 0) {
+      throw new CutOverBlocked(`cut-over waited too long for a lock held by ${describeHolders(blockers, source !== undefined)}`,
+        blockers, source !== undefined);
+    }
     throw err instanceof MigrationFailed ? err : new MigrationFailed(`cut-over failed: ${(err as Error).message}`);
   } finally {
     for (const conn of [...holders, renameConn]) await conn?.end().catch(() => undefined);

@@ -11,7 +11,7 @@ import { BinlogStreamer, type BinlogPosition } from './binlog-streamer.ts';
 import { createChangelog, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import type { CheckpointPort, CopyProgress, HelperState, ResumePoint } from './checkpoint.ts';
-import { cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
+import { CutOverBlocked, cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
 import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
 import { CutOverAuditFailed, MigrationFailed, MigrationInterrupted, MigrationRefused } from './errors.ts';
 import { isConnectionLoss } from './mysql-errors.ts';
@@ -56,6 +56,11 @@ export interface MigrationOptions {
   resume?: ResumePoint;
   /** A further reason to pause the copy (a manual pause), checked with the built-in ones. */
   throttleReason?: () => Promise<string | undefined> | string | undefined;
+  /**
+   * Kill the connections that keep the cut-over from its tables (only when the server shows metadata
+   * locks, so only real holders are hit). Off by default: a blocker is named in the status instead.
+   */
+  killBlockers?: boolean;
   /** Called under the cut-over lock with the binlog position after the last change to the old table. */
   beforeRename?: (position: BinlogPosition) => Promise<void>;
   onRowsCopied?: (rows: number) => void;
@@ -141,6 +146,8 @@ export class OnlineMigration {
   private copySeconds = 0;
   private verified: { result: VerificationResult; conflicts: number } | undefined;
   private cut: CutOverResult = { stallMs: 0, drainedRows: 0 };
+  /** Set while cut-over attempts wait on other connections' locks. */
+  private blocker: string | undefined;
 
   constructor(private readonly options: MigrationOptions) {
     this.names = (options.swapBack ? swapBackNames : tableNames)(options.target.database, options.table);
@@ -388,12 +395,24 @@ export class OnlineMigration {
       } catch (err) {
         for (const migration of migrations) migration.checkAbort();
         if (attempt >= attempts) throw err;
-        for (const migration of migrations) migration.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);
+        for (const migration of migrations) {
+          migration.blocker = err instanceof CutOverBlocked ? err.message : undefined;
+          migration.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);
+        }
+        if (err instanceof CutOverBlocked && err.exact && first.options.killBlockers) await first.killBlockers(err);
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
+    for (const migration of migrations) migration.blocker = undefined;
     for (const migration of migrations) await migration.finishCutOver(cut);
     return cut;
+  }
+
+  private async killBlockers(err: CutOverBlocked): Promise<void> {
+    for (const holder of err.blockers) {
+      await this.ctrl.query(`KILL ${Number(holder.thread)}`).catch(() => undefined);
+      this.progress.log(`killed connection ${holder.thread} (${holder.user}, ${holder.seconds} s), which held \`${holder.table}\``);
+    }
   }
 
   /** This table's share of a cut-over, verified: a unique-key conflict resolved by REPLACE may have removed a row. */
@@ -432,6 +451,7 @@ export class OnlineMigration {
       rowsPerSecond: rate, binlogRowsApplied: this.applier?.rowsApplied ?? 0, lagMs: this.applier?.lagMs ?? 0,
       etaSeconds: copying && rate > 0 ? (total - copied) / rate : undefined,
       throttle: this.throttler?.reason,
+      blocker: this.blocker,
     };
   }
 

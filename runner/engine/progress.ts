@@ -15,6 +15,8 @@ export interface ProgressSnapshot {
   lagMs: number;
   etaSeconds: number | undefined;
   throttle: string | undefined;
+  /** What the cut-over waits on (connections holding its tables), while it does. */
+  blocker?: string;
 }
 
 export interface ProgressSink {

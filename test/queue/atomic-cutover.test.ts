@@ -106,4 +106,39 @@ describe('atomic cut-over', () => {
       await fx.conn.end();
     }
   });
+
+  it('names the connection that blocks the cut-over, and kills it only when told to', async () => {
+    const fx = await twins(['t']);
+    const service = new DeployService({
+      targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}`,
+      migration: { cutOverAttempts: 50, lockWaitSeconds: 1, killBlockers: true },
+    });
+    const idle = await connect(fx.target);
+    try {
+      const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey: 'blocker', cutover: 'gated', actor: 'alice' });
+      service.startWorker();
+      await waitForDeploy(service, deploy.id, 'ready-to-cutover');
+      // An application connection that read T and left its transaction open: it holds T's metadata lock.
+      const [[{ id }]] = await idle.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+      await idle.query('BEGIN');
+      await idle.query('SELECT COUNT(*) FROM t');
+      await service.command(deploy.id, 'cutover', 'carol');
+      await waitForDeploy(service, deploy.id, 'complete');
+      const events = (await service.events(deploy.id)).map((e) => e.message);
+      expect(events.some((m) => m.includes(`waited too long for a lock held by connection ${id} (root`) && m.includes('holds `t`'))).toBe(true);
+      expect(events.some((m) => m.startsWith(`killed connection ${id} `))).toBe(true);
+      await expect(idle.query('SELECT 1')).rejects.toThrow();
+      for (const load of fx.loads) await load.stop();
+      await fx.conn.query(`ALTER TABLE t_twin ${NATIVE_ALTER}`);
+      expect(await tableRows(fx.conn, 't', ['id'])).toEqual(await tableRows(fx.conn, 't_twin', ['id']));
+    } catch (err) {
+      await printDeploys(service);
+      throw err;
+    } finally {
+      idle.destroy();
+      for (const load of fx.loads) await load.stop();
+      await service.stop();
+      await fx.conn.end();
+    }
+  });
 });
