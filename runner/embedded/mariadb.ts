@@ -76,6 +76,8 @@ export async function startEmbeddedServer(options: StartOptions = {}): Promise<E
   const socket = join(datadir, 'mysqld.sock');
   const init = spawnSync(installDb, [
     '--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db',
+    // Servers started side by side (tests, benchmarks) must not share temporary files in /tmp.
+    `--tmpdir=${datadir}`,
     ...(process.getuid?.() === 0 ? ['--user=root'] : []),
   ], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr || init.stdout}`);
@@ -87,7 +89,7 @@ export async function startEmbeddedServer(options: StartOptions = {}): Promise<E
     '--server-id=1', '--skip-name-resolve', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_general_ci',
     `--innodb-buffer-pool-size=${options.bufferPool ?? '512M'}`, '--innodb-log-file-size=256M',
     '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0', '--max-connections=500',
-    `--pid-file=${join(datadir, 'mysqld.pid')}`, `--log-error=${join(datadir, 'error.log')}`,
+    `--pid-file=${join(datadir, 'mysqld.pid')}`, `--log-error=${join(datadir, 'error.log')}`, `--tmpdir=${datadir}`,
     ...(process.getuid?.() === 0 ? ['--user=root'] : []),
     ...(options.extraArgs ?? []),
   ];

@@ -39,6 +39,8 @@ export class BinlogApplier {
   rowsApplied = 0;
   /** Milliseconds between writing a heartbeat and applying it. */
   lagMs = 0;
+  /** With `trackKeys`: every key applied, for a verification limited to what changed. */
+  readonly appliedKeys = new Map<string, KeyValues>();
   /** Unique-key conflicts met while applying; the final verification decides whether they lost rows. */
   readonly conflicts: string[] = [];
   /** During the cut-over drain: the connection holding LOCK TABLES, the only one that may read T. */
@@ -60,7 +62,7 @@ export class BinlogApplier {
 
   constructor(private readonly conn: Connection, private readonly streamer: BinlogStreamer,
     private readonly names: TableNames, private readonly mapping: ColumnMapping, private readonly checkpoints?: CheckpointPort,
-    private readonly swapPartner?: string) {}
+    private readonly swapPartner?: string, private readonly trackKeys = false) {}
 
   start(): void {
     this.loop = this.run();
@@ -154,6 +156,7 @@ export class BinlogApplier {
     const save = this.checkpoints && !this.positionSaved && this.position ? this.position : undefined;
     if (pending.size === 0 && !save) return;
     const keys = [...pending.values()];
+    if (this.trackKeys) for (const [id, key] of pending) this.appliedKeys.set(id, key);
     pending.clear();
     for (const verb of ['INSERT', 'REPLACE'] as const) {
       try {

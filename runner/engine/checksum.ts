@@ -6,6 +6,7 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent } from '../db/quote.ts';
 import type { ColumnMapping, SharedColumn } from './column-mapping.ts';
+import { keyIn, type KeyValues } from './key-sql.ts';
 import type { ColumnInfo } from './table-info.ts';
 
 export interface TableChecksum {
@@ -91,4 +92,12 @@ export async function tableChecksum(conn: Connection, table: string, rowImage: s
   const [rows] = await conn.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS n, ${aggregateSql(hash, rowImage)} FROM ${quoteIdent(table)}`);
   return { rows: Number(rows[0].n), hash: `${rows[0].x1}:${rows[0].x2}` };
+}
+
+/** The row images of `keys` in `table`, as sorted hex strings (rows compare equal whatever their order). */
+export async function keyImages(conn: Connection, table: string, columns: string[], image: string, keys: KeyValues[]): Promise<string[]> {
+  const where = keyIn(columns, keys);
+  const [rows] = await conn.query<RowDataPacket[]>({ sql: `SELECT ${image} FROM ${quoteIdent(table)} WHERE ${where.sql}`, rowsAsArray: true },
+    where.params);
+  return rows.map((r) => Buffer.from(r[0] as Buffer).toString('hex')).sort();
 }

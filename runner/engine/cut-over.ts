@@ -26,11 +26,11 @@ import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
 import type { BinlogPosition } from './binlog-streamer.ts';
 import { writeMarker } from './changelog.ts';
-import { rowImageExpressions } from './checksum.ts';
+import { keyImages, rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { isRetryable } from './mysql-errors.ts';
-import { keyIn, type KeyValues } from './key-sql.ts';
+import type { KeyValues } from './key-sql.ts';
 import { showCreateTable, tableExists } from './table-info.ts';
 import { SENTRY_COMMENT, type TableNames } from './table-names.ts';
 
@@ -92,15 +92,9 @@ async function verifyDrained(lockConn: Connection, ctrl: Connection, names: Tabl
   const [oldImage, newImage] = rowImageExpressions(mapping);
   for (let i = 0; i < drained.length; i += 1000) {
     const slice = drained.slice(i, i + 1000);
-    const images = async (conn: Connection, table: string, columns: string[], image: string) => {
-      const where = keyIn(columns, slice.map((d) => d.key));
-      const [rows] = await conn.query<RowDataPacket[]>({
-        sql: `SELECT ${image} FROM ${quoteIdent(table)} WHERE ${where.sql}`, rowsAsArray: true,
-      }, where.params);
-      return rows.map((r) => Buffer.from(r[0] as Buffer).toString('hex')).sort();
-    };
-    const original = await images(lockConn, names.original, mapping.key.oldColumns, oldImage);
-    const shadow = await images(ctrl, names.shadow, mapping.key.newColumns, newImage);
+    const keys = slice.map((d) => d.key);
+    const original = await keyImages(lockConn, names.original, mapping.key.oldColumns, oldImage, keys);
+    const shadow = await keyImages(ctrl, names.shadow, mapping.key.newColumns, newImage, keys);
     if (original.length !== slice.filter((d) => d.present).length) {
       throw new MigrationFailed('cut-over: rows changed just before the lock could not be found again by key');
     }

@@ -22,7 +22,7 @@ import { readTableInfo, showCreateTable, tableExists, type TableInfo } from './t
 import { comparableCreateTable } from '../schema/table-model.ts';
 import { swapBackNames, tableNames, type TableNames } from './table-names.ts';
 import { Throttler } from './throttler.ts';
-import { verifyShadow, type VerificationResult } from './verification.ts';
+import { verifyChangedKeys, verifyShadow } from './verification.ts';
 
 /** Holds the cut-over until released (flag file, signal, API call…). */
 export interface CutOverGate {
@@ -86,6 +86,8 @@ export interface MigrationResult {
 }
 
 const HEARTBEAT_MS = 200;
+/** Beyond this many changed keys a swap back verifies the whole tables instead (bounded memory). */
+const MAX_VERIFIED_KEYS = 2_000_000;
 const MAX_HEARTBEAT_FAILURES = 50;
 
 async function binlogPosition(conn: Connection): Promise<BinlogPosition> {
@@ -144,7 +146,7 @@ export class OnlineMigration {
   private rowsTotal = 0;
   private copyStartedAt = 0;
   private copySeconds = 0;
-  private verified: { result: VerificationResult; conflicts: number } | undefined;
+  private verified: { rows: number; lockMs: number; conflicts: number } | undefined;
   private cut: CutOverResult = { stallMs: 0, drainedRows: 0 };
   /** Set while cut-over attempts wait on other connections' locks. */
   private blocker: string | undefined;
@@ -274,8 +276,9 @@ export class OnlineMigration {
       { [names.original]: mapping.key.oldColumns, [names.changelog]: ['hint', 'value'] });
     await this.streamer.start(from);
     // Row transfers use locking reads; READ COMMITTED spares them gap locks (and deadlocks with writers).
+    // A swap back started at the cut-over sees every change since: it can verify just those keys.
     this.applier = new BinlogApplier(await this.open(true), this.streamer, names, mapping, options.checkpoints,
-      options.swapBack ? names.shadow : undefined);
+      options.swapBack ? names.shadow : undefined, options.swapBack !== undefined && !options.resume);
     this.applier.start();
     await writeHeartbeat(monitor, names);
     let heartbeatFailures = 0;
@@ -363,15 +366,26 @@ export class OnlineMigration {
     ]);
   }
 
-  /** Full verification: counts and hashes of both tables in consistent snapshots. */
+  /**
+   * Full verification: counts and hashes of both tables in consistent snapshots. A swap back that saw
+   * every change since the cut-over compares only the rows of those keys (and the counts).
+   */
   async verify(): Promise<void> {
     this.setState('verifying');
     const applier = this.activeApplier;
     const conflicts = applier.conflicts.length;
     await this.catchUp();
-    const result = await verifyShadow(this.options.target, this.ctrl, this.names, this.mapping, applier, this.lockWaitSeconds);
-    this.progress.log(`verified: ${result.original.rows} rows, checksums match`);
-    this.verified = { result, conflicts };
+    const keyed = this.options.swapBack && !this.options.resume && applier.appliedKeys.size <= MAX_VERIFIED_KEYS;
+    if (keyed) {
+      const result = await verifyChangedKeys(this.options.target, this.ctrl, this.names, this.mapping, applier,
+        [...applier.appliedKeys.values()], this.lockWaitSeconds);
+      this.progress.log(`verified: ${result.rows} rows counted, the ${result.compared} changed since the cut-over compared`);
+      this.verified = { rows: result.rows, lockMs: result.lockMs, conflicts };
+    } else {
+      const result = await verifyShadow(this.options.target, this.ctrl, this.names, this.mapping, applier, this.lockWaitSeconds);
+      this.progress.log(`verified: ${result.original.rows} rows, checksums match`);
+      this.verified = { rows: result.original.rows, lockMs: result.lockMs, conflicts };
+    }
   }
 
   /** Verifies (again, when needed) and swaps the table atomically, with retries; then audits the swap. */
@@ -458,8 +472,8 @@ export class OnlineMigration {
   result(): MigrationResult {
     return {
       table: this.names.original, oldTable: this.names.old, rowsCopied: this.copier?.rowsCopied ?? 0,
-      binlogRowsApplied: this.applier?.rowsApplied ?? 0, verifiedRows: this.verified?.result.original.rows ?? 0,
-      cutOverStallMs: this.cut.stallMs, cutOverDrainedRows: this.cut.drainedRows, verifyLockMs: this.verified?.result.lockMs ?? 0,
+      binlogRowsApplied: this.applier?.rowsApplied ?? 0, verifiedRows: this.verified?.rows ?? 0,
+      cutOverStallMs: this.cut.stallMs, cutOverDrainedRows: this.cut.drainedRows, verifyLockMs: this.verified?.lockMs ?? 0,
       copySeconds: this.copySeconds, durationSeconds: (performance.now() - this.startedAt) / 1000,
     };
   }

@@ -51,7 +51,10 @@ describe('revert', () => {
     expect(impact.message).toMatch(/`gone` comes back with its 3 row\(s\)/);
     expect(impact.message).toMatch(/`audit` is set aside/);
     await waitForDeploy(service, deploy.id, 'reverted');
-    let now = await fx.rowsNow();
+    // Verified in proportion to the changes: the counts, and the rows of the keys written since the cut-over.
+    const verified = (await service.events(deploy.id)).find((e) => /changed since the cut-over compared/.test(e.message));
+    expect(verified?.message).toMatch(/verified: \d+ rows counted, the \d+ changed since the cut-over compared/);
+    const now = await fx.rowsNow();
     expect(now.definitions[0]).toBe(now.definitions[1]);
     expect(now.rows[0]).toEqual(now.rows[1]);
     const [tables] = await fx.conn.query<RowDataPacket[]>('SHOW TABLES');
