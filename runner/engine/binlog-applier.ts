@@ -81,7 +81,7 @@ export class BinlogApplier {
           continue;
         }
         await this.process(await this.streamer.take(TAKE_MAX, 100));
-        if (!this.positionSaved && Date.now() - this.positionSavedAt >= IDLE_CHECKPOINT_MS) await this.flush(new Map());
+        if (!this.positionSaved) await this.flush(new Map());
       }
     } catch (err) {
       this.fail(err);
@@ -153,7 +153,9 @@ export class BinlogApplier {
    * changes after it are simply transferred again (key replay is idempotent).
    */
   private async flush(pending: Map<string, KeyValues>): Promise<void> {
-    const save = this.checkpoints && !this.positionSaved && this.position ? this.position : undefined;
+    // With rows to write the position goes along for free; alone, it is recorded at most once a second.
+    const due = pending.size > 0 || Date.now() - this.positionSavedAt >= IDLE_CHECKPOINT_MS;
+    const save = this.checkpoints && !this.positionSaved && this.position && due ? this.position : undefined;
     if (pending.size === 0 && !save) return;
     const keys = [...pending.values()];
     if (this.trackKeys) for (const [id, key] of pending) this.appliedKeys.set(id, key);

@@ -48,6 +48,7 @@ export interface MigrationOptions {
   postponeCutover?: CutOverGate;
   progress?: ProgressSink;
   signal?: AbortSignal;
+  /** Cut-over attempts before giving up (default 5; a deploy keeps trying until it is aborted). */
   cutOverAttempts?: number;
   lockWaitSeconds?: number;
   /** Records progress durably (the runner's queue); the one-shot CLI records nothing. */
@@ -86,6 +87,8 @@ export interface MigrationResult {
 }
 
 const HEARTBEAT_MS = 200;
+/** Cut-over attempts back off up to this, applying the binlog meanwhile. */
+const MAX_CUTOVER_BACKOFF_MS = 30_000;
 /** Beyond this many changed keys a swap back verifies the whole tables instead (bounded memory). */
 const MAX_VERIFIED_KEYS = 2_000_000;
 const MAX_HEARTBEAT_FAILURES = 50;
@@ -303,7 +306,9 @@ export class OnlineMigration {
   checkAbort(): void {
     const signal = this.options.signal;
     if (signal?.aborted) {
-      throw signal.reason instanceof MigrationInterrupted ? signal.reason : new MigrationFailed('migration aborted by the operator');
+      const reason = signal.reason;
+      throw reason instanceof MigrationInterrupted || isConnectionLoss(reason) ? reason
+        : reason instanceof MigrationFailed ? reason : new MigrationFailed('migration aborted by the operator');
     }
     if (this.applier?.error) throw this.applier.error;
     if (this.heartbeatError) throw this.heartbeatError;
@@ -414,7 +419,7 @@ export class OnlineMigration {
           migration.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);
         }
         if (err instanceof CutOverBlocked && err.exact && first.options.killBlockers) await first.killBlockers(err);
-        await new Promise((r) => setTimeout(r, 500 * attempt));
+        await new Promise((r) => setTimeout(r, Math.min(MAX_CUTOVER_BACKOFF_MS, 500 * attempt)));
       }
     }
     for (const migration of migrations) migration.blocker = undefined;

@@ -9,7 +9,7 @@ import { quoteIdent } from '../db/quote.ts';
 import { MigrationFailed, MigrationInterrupted } from '../engine/errors.ts';
 import { isConnectionLoss } from '../engine/mysql-errors.ts';
 import { showCreateTable, tableExists } from '../engine/table-info.ts';
-import { droppedTableName, SENTRY_COMMENT, swapBackNames, tableNames, type TableNames } from '../engine/table-names.ts';
+import { droppedTableName, SENTRY_COMMENT, swapBackNames, tableNames } from '../engine/table-names.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
 import { alterWithAlgorithm } from '../schema/verify-changes.ts';
 import type { MigrationStage, WorkerObserver } from './deploy-model.ts';
@@ -62,8 +62,10 @@ export class DeployRunner {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
   }
 
+  /** After the swap only an interruption (lost lease, runner stopping) stops the remaining changes. */
   private checkStopped(): void {
-    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+    const reason = this.controller.signal.reason;
+    if (this.controller.signal.aborted && (!this.swapped || isInterruption(reason))) throw reason;
   }
 
   /** Re-reads the deploy's intents and proves the lease, several times a second. */
@@ -73,7 +75,7 @@ export class DeployRunner {
     this.deploy = await this.store.deployRow(this.deployId);
     if (Number(held.mine) !== 1 || this.deploy.leaseToken !== this.token) {
       this.stopWith(new MigrationInterrupted('this runner lost its lease on the deploy'));
-    } else if (this.deploy.abortRequestedBy && ['queued', 'running', 'ready-to-cutover'].includes(this.deploy.state)) {
+    } else if (this.deploy.abortRequestedBy && !this.swapped && this.swappedTables.size === 0 && ['queued', 'running', 'ready-to-cutover', 'cutting-over'].includes(this.deploy.state)) {
       this.stopWith(new MigrationFailed(`aborted by ${this.deploy.abortRequestedBy}`));
     }
   }
@@ -125,6 +127,9 @@ export class DeployRunner {
     } else {
       return;
     }
+    // The swap may wait (and retry) on other connections' locks, so it comes first: until it is done an
+    // abort leaves everything as it was; after it, the remaining changes are quick and always finish.
+    await this.swapPending();
     await this.applyAll(migrations, 'complete');
     await this.store.setDeployState(this.deployId, this.token, 'complete', this.actor, 'complete', 'every change is live');
   }
@@ -143,6 +148,7 @@ export class DeployRunner {
         await this.store.setMigrationStage(this.deployId, this.token, m, 'reverting', requestedBy);
       }
       await this.prepareAll(migrations, done, { towardsOriginal });
+      await this.swapPending();
       await this.applyAll([...migrations].reverse(), done, towardsOriginal);
     } catch (err) {
       if (isInterruption(err)) throw err;
@@ -161,12 +167,11 @@ export class DeployRunner {
    * one failure fails them all. A swap a crashed cut-over had already done is recognised, not redone.
    */
   private async prepareAll(migrations: MigrationRow[], done: MigrationStage, swapBack?: { towardsOriginal: boolean }): Promise<void> {
-    const names = (m: MigrationRow) => (swapBack ? swapBackNames : tableNames)(this.target.database, m.table);
     const pending = migrations.filter((m) => m.method === 'online' && m.stage !== done);
     const ctrl = await connect(this.target);
     try {
       for (const m of pending) {
-        if (m.stage === 'cutting-over' && (await swapDone(ctrl, names(m)))) {
+        if (m.stage === 'cutting-over' && (await this.swapDone(ctrl, m, swapBack !== undefined))) {
           this.swappedTables.add(m.table);
           continue;
         }
@@ -190,6 +195,23 @@ export class DeployRunner {
       throw this.controller.signal.reason;
     }
     this.checkStopped();
+  }
+
+  /**
+   * Whether a cut-over interrupted by a crash had swapped the tables. Forward: the shadow is gone and
+   * the original kept aside. A swap back leaves the same names behind, so it is told by T's definition.
+   */
+  private async swapDone(ctrl: Connection, m: MigrationRow, back: boolean): Promise<boolean> {
+    if (back) {
+      const helpers = (await this.store.resumePoint(m.id))?.helpers;
+      return helpers !== undefined
+        && comparableCreateTable(await showCreateTable(ctrl, m.table)) === comparableCreateTable(helpers.shadowDefinition);
+    }
+    const names = tableNames(this.target.database, m.table);
+    if (await tableExists(ctrl, names.schema, names.shadow)) return false;
+    const [rows] = await ctrl.query<RowDataPacket[]>(
+      'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
+    return rows.length > 0 && rows[0].TABLE_COMMENT !== SENTRY_COMMENT;
   }
 
   /**
@@ -273,24 +295,19 @@ export class DeployRunner {
       case 'online': {
         const old = tableNames(this.target.database, m.table).old;
         const retainUntil = this.retainUntil();
-        const stall = this.swappedTables.has(m.table) ? undefined : await this.swapPending();
         await this.store.retain(this.deployId, old, m.table, retainUntil);
-        return stall === undefined ? `\`${m.table}\` is swapped: original kept as \`${old}\``
-          : `cut over ${this.drivers.map((d) => `\`${d.row.table}\``).join(', ')} in one RENAME: writers blocked ${stall.toFixed(1)} ms; `
-            + `original kept as \`${old}\` until ${retainUntil.toISOString()}`;
+        return `\`${m.table}\` has its new definition; the original is kept as \`${old}\` until ${retainUntil.toISOString()}`;
       }
     }
   }
 
-  /**
-   * The online migrations swap together, in one RENAME, when the first of them comes up in the
-   * plan's order; the others then only record it. Undefined when there was nothing left to swap.
-   */
-  private async swapPending(): Promise<number | undefined> {
-    if (this.swapped || this.drivers.length === 0) return undefined;
+  /** The online migrations swap together, in one RENAME, before any other change is applied. */
+  private async swapPending(): Promise<void> {
+    if (this.swapped || this.drivers.length === 0) return;
     const stall = await MigrationDriver.cutOverTogether(this.drivers);
     this.swapped = true;
-    return stall;
+    await this.store.addEvent(this.deployId, undefined, this.actor, 'swapped',
+      `swapped ${this.drivers.map((d) => `\`${d.row.table}\``).join(', ')} in one RENAME: writers blocked ${stall.toFixed(1)} ms`);
   }
 
   /** Renames a table to its kept name (a drop that can be undone until the retention ends). */
@@ -318,14 +335,14 @@ export class DeployRunner {
       case 'online': {
         const names = swapBackNames(this.target.database, m.table);
         if (this.swappedTables.has(m.table)) {
-          // The crash came between the swap and moving the other table to its kept name.
-          await conn.query(`RENAME TABLE ${quoteIdent(names.old)} TO ${quoteIdent(names.shadow)}`);
+          // The crash may have come between the swap and moving the other version to its kept name.
+          if (await tableExists(conn, names.schema, names.old)) {
+            await conn.query(`RENAME TABLE ${quoteIdent(names.old)} TO ${quoteIdent(names.shadow)}`);
+          }
           return `\`${m.table}\` had been swapped back before the runner restarted`;
         }
-        const stall = await this.swapPending();
         await this.store.retain(this.deployId, names.shadow, m.table, this.retainUntil());
-        return `swapped \`${m.table}\` back${stall === undefined ? '' : `: writers blocked ${stall.toFixed(1)} ms`}; `
-          + `the other version kept as \`${names.shadow}\``;
+        return `\`${m.table}\` is swapped back; the other version is kept as \`${names.shadow}\``;
       }
       case 'direct':
         throw new MigrationFailed(`\`${m.table}\` was altered in place: not reverted automatically`);
@@ -339,14 +356,6 @@ export class DeployRunner {
     await this.store.setDeployState(this.deployId, this.token, aborted ? 'aborted' : 'failed', this.actor,
       aborted ? 'aborted' : 'failed', aborted ? message : `failed: ${message}`, aborted ? undefined : message).catch(() => undefined);
   }
-}
-
-/** Whether a cut-over interrupted by a crash had swapped the tables: the shadow gone, the original kept aside. */
-async function swapDone(ctrl: Connection, names: TableNames): Promise<boolean> {
-  if (await tableExists(ctrl, names.schema, names.shadow)) return false;
-  const [rows] = await ctrl.query<RowDataPacket[]>(
-    'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
-  return rows.length > 0 && rows[0].TABLE_COMMENT !== SENTRY_COMMENT;
 }
 
 function directAlter(m: MigrationRow): string {

@@ -82,6 +82,8 @@ export class MigrationDriver {
     const { store, deployId, token, actor, target } = this.context;
     const resume = await store.resumePoint(this.row.id);
     this.migration = new OnlineMigration({
+      // A copy may have taken hours: a blocked cut-over retries (with backoff) until it works or is aborted.
+      cutOverAttempts: Number.POSITIVE_INFINITY,
       ...this.context.tuning,
       replicas: this.context.replicas,
       target, table: this.row.table, alter: this.row.alter!,

@@ -65,7 +65,8 @@ const COMMANDS: Record<DeployCommand, { from: DeployState[]; set: string }> = {
   cutover: { from: ['ready-to-cutover'], set: 'cutover_requested_by = ?' },
   pause: { from: ['queued', 'running', 'ready-to-cutover'], set: 'paused_by = ?' },
   resume: { from: ['queued', 'running', 'ready-to-cutover'], set: 'paused_by = NULL' },
-  abort: { from: ['queued', 'running', 'ready-to-cutover'], set: 'abort_requested_by = ?' },
+  // Until the swap is done: a cut-over waiting on locks can still be called off.
+  abort: { from: ['queued', 'running', 'ready-to-cutover', 'cutting-over'], set: 'abort_requested_by = ?' },
   revert: { from: ['complete', 'reverted'], set: "revert_requested_by = ?, state = 'reverting'" },
 };
 
@@ -314,13 +315,20 @@ export class StateStore {
   /**
    * Makes `owner` the deploy's owner with a new fencing token, and stamps the token on every
    * checkpoint of the deploy: from now on only this owner's checkpoint transactions commit. The
-   * caller already holds the deploy's GET_LOCK, so no other live runner is doing the same.
+   * caller already holds the deploy's GET_LOCK, so no other live runner is doing the same. Undefined
+   * when the deploy is no longer active.
    */
-  async takeLease(id: number, owner: string): Promise<number> {
+  async takeLease(id: number, owner: string): Promise<number | undefined> {
     const conn = await this.pool.getConnection();
     try {
       await conn.query('BEGIN');
-      await conn.query(`UPDATE ${this.s}.deploys SET owner = ?, lease_token = lease_token + 1 WHERE id = ?`, [owner, id]);
+      const [taken] = await conn.query<ResultSetHeader>(
+        `UPDATE ${this.s}.deploys SET owner = ?, lease_token = lease_token + 1 WHERE id = ? AND state IN (?)`, [owner, id, ACTIVE_STATES]);
+      // It ended between listing and claiming: nothing to do.
+      if (taken.affectedRows === 0) {
+        await conn.query('ROLLBACK');
+        return undefined;
+      }
       const [[row]] = await conn.query<RowDataPacket[]>(`SELECT lease_token FROM ${this.s}.deploys WHERE id = ?`, [id]);
       const token = Number(row.lease_token);
       await conn.query(`UPDATE ${this.s}.checkpoints c JOIN ${this.s}.migrations m ON m.id = c.migration_id

@@ -81,6 +81,7 @@ export class Worker {
       const [[{ got }]] = await lockConn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [store.deployLockName(id)]);
       if (Number(got) !== 1) return;
       const token = await store.takeLease(id, this.runnerId);
+      if (token === undefined) return;
       const runner = new DeployRunner(store, id, token, lockConn, {
         runnerId: this.runnerId, observer: this.options.observer, retentionSeconds: this.options.retentionSeconds,
         migration: this.options.migration, replicas,

@@ -219,13 +219,8 @@ describe('competing runners', () => {
     await expectTwinEqual(fx);
   });
 
-  // PRODUCT BUG (hence it.fails): the deploy ends `failed: migration aborted by the operator`. watch()
-  // (runner/queue/deploy-runner.ts:88) aborts the run with the mysql2 connection-loss error itself;
-  // OnlineMigration.checkAbort (runner/engine/online-migration.ts:303) turns any abort reason that is
-  // not a MigrationInterrupted into MigrationFailed; waitForRelease's poll (:359) rejects with it, the
-  // Promise.race in waitForGo (deploy-runner.ts:225) throws it before the loop's checkStopped() runs,
-  // and run() (:98) records a verdict with the still-valid token. Remove `.fails` once fixed.
-  it.fails('an owner waiting at a gated cut-over that loses its lock connection stops without a verdict', async () => {
+  // A lost lock connection (network, idle timeout, KILL) is no verdict on the deploy: the runner stops and claims it again.
+  it('an owner waiting at a gated cut-over that loses its lock connection stops without a verdict', async () => {
     const { fx, state, env, service } = await setup(3_000, 200);
     const a = startRunner('runner-a', env);
     await a.ticks(1);
