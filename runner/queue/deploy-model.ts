@@ -1,6 +1,7 @@
 // The durable vocabulary of the runner: deploys, their migrations, the event log, and the service
 // that the HTTP API (runner/server) and the CLI verbs translate to. Everything here is stored in the
 // target server's `_schemabot` schema (state-store.ts); nothing lives only in a runner's memory.
+import type { ProgressSnapshot } from '../engine/progress.ts';
 import type { Plan } from '../schema/planner.ts';
 
 /** Lifecycle order matters: code compares positions (e.g. "at or past ready-to-cutover"). */
@@ -31,7 +32,9 @@ export type CutoverMode = 'auto' | 'gated';
  */
 export type ChangeMethod = 'create' | 'direct' | 'online' | 'drop';
 
-export interface MigrationView {
+/** A migration as the API shows it: the engine's progress figures, stored once a second. */
+export interface MigrationView extends Pick<ProgressSnapshot, 'rowsCopied' | 'rowsTotal' | 'percent' | 'rowsPerSecond'
+  | 'binlogRowsApplied' | 'lagMs' | 'blocker'> {
   id: number;
   table: string;
   method: ChangeMethod;
@@ -40,15 +43,7 @@ export interface MigrationView {
   /** INSTANT / INPLACE / COPY as the planner verified it; absent for CREATE/DROP. */
   algorithm?: string;
   stage: MigrationStage;
-  rowsCopied: number;
-  rowsTotal: number;
-  percent: number;
-  rowsPerSecond: number;
-  binlogRowsApplied: number;
-  lagMs: number;
   throttle?: string;
-  /** What a cut-over is waiting on (a connection holding a lock), when it is. */
-  blocker?: string;
   etaSeconds?: number;
   error?: string;
 }

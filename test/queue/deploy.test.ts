@@ -1,27 +1,19 @@
 // A deploy end to end with a real worker: an online migration under mirrored writes, a CREATE, an
 // in-place ALTER and a DROP kept for retention, gated cut-over, commands and their event log.
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WrongState } from '../../runner/queue/deploy-model.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
-import { printDeploys, twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
+import { stopServiceAfterEach, twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
 
-let service: DeployService | undefined;
-let failed = false;
-beforeEach((context) => context.onTestFailed(() => { failed = true; }));
-afterEach(async () => {
-  if (service && failed) await printDeploys(service);
-  failed = false;
-  await service?.stop();
-  service = undefined;
-});
+const services = stopServiceAfterEach();
 
 describe('deploys', () => {
   it('runs a gated deploy: online copy under writes, waits, cuts over on command, applies every change', async () => {
     const fx = await twinFixture(3000);
     await fx.conn.query('CREATE TABLE small (id INT PRIMARY KEY, v INT)');
     await fx.conn.query('CREATE TABLE gone (id INT PRIMARY KEY)');
-    service = new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` });
+    const service = services.use(new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` }));
     const files = {
       ...fx.files,
       'small.sql': 'CREATE TABLE small (id INT PRIMARY KEY, v INT, w INT NULL);',

@@ -3,10 +3,10 @@
 // start), verifies before cutting over, and the table ends identical to a twin that got the same writes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
 import { serverDsn } from '../support/database.ts';
-import { printDeploys, twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
+import { stopServiceAfterEach, twinFixture, waitForDeploy } from '../support/deploy-fixture.ts';
 
 const CHILD = new URL('../support/runner-child.ts', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -30,15 +30,9 @@ async function kill9(child: ChildProcess): Promise<void> {
   await exited(child);
 }
 
-let service: DeployService | undefined;
-let failed = false;
-beforeEach((context) => context.onTestFailed(() => { failed = true; }));
+const services = stopServiceAfterEach();
 afterEach(async () => {
   for (const child of children.splice(0)) await kill9(child);
-  if (service && failed) await printDeploys(service);
-  failed = false;
-  await service?.stop();
-  service = undefined;
 });
 
 describe('resume after kill -9', () => {
@@ -47,7 +41,7 @@ describe('resume after kill -9', () => {
     const fx = await twinFixture(rows, 3, 1);
     const state = `_sb_${fx.target.database}`;
     const env = { SCHEMABOT_TEST_DSN: serverDsn(fx.target.database), SCHEMABOT_TEST_STATE: state, SCHEMABOT_TEST_CHUNK: '50' };
-    service = new DeployService({ targets: { main: fx.target }, stateSchema: state });
+    const service = services.use(new DeployService({ targets: { main: fx.target }, stateSchema: state }));
     const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey: 'resume', cutover: 'gated', actor: 'alice' });
     const copied = async () => (await service!.get(deploy.id)).migrations.find((m) => m.table === 't')!;
 

@@ -2,20 +2,12 @@
 // and is swapped back, losing no write; the revert reports beforehand what it loses; a reverted deploy
 // can be applied again the same way. Tables dropped or created by the deploy come back or go aside.
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BadInput, WrongState } from '../../runner/queue/deploy-model.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
-import { printDeploys, twinFixture, waitForDeploy, WIDENED } from '../support/deploy-fixture.ts';
+import { stopServiceAfterEach, twinFixture, waitForDeploy, WIDENED } from '../support/deploy-fixture.ts';
 
-let service: DeployService | undefined;
-let failed = false;
-beforeEach((context) => context.onTestFailed(() => { failed = true; }));
-afterEach(async () => {
-  if (service && failed) await printDeploys(service);
-  failed = false;
-  await service?.stop();
-  service = undefined;
-});
+const services = stopServiceAfterEach();
 
 async function writesSince(fx: Awaited<ReturnType<typeof twinFixture>>, count: number): Promise<void> {
   const start = fx.load.stats.operations;
@@ -31,7 +23,7 @@ describe('revert', () => {
     const fx = await twinFixture(5000, 4, 0);
     await fx.conn.query('CREATE TABLE gone (id INT PRIMARY KEY)');
     await fx.conn.query('INSERT INTO gone VALUES (1), (2), (3)');
-    service = new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` });
+    const service = services.use(new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` }));
     const files = {
       ...fx.files,
       'audit.sql': 'CREATE TABLE audit (id BIGINT PRIMARY KEY);',
@@ -88,7 +80,7 @@ describe('revert', () => {
     const fx = await twinFixture(200, 1, 5);
     await fx.load.stop();
     await fx.conn.query('CREATE TABLE small (id INT PRIMARY KEY, v INT)');
-    service = new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` });
+    const service = services.use(new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` }));
     service.startWorker();
     const base = { 't_twin.sql': fx.files['t_twin.sql'] };
     const first = await service.submit({ target: 'main', clientKey: 'a', actor: 'alice',

@@ -2,6 +2,7 @@
 // change, and helpers to wait for a deploy to reach a state. After the deploy, the twin gets the same
 // change natively: both must be equal row for row.
 import type { Connection } from 'mysql2/promise';
+import { afterEach, beforeEach } from 'vitest';
 import type { ConnectionTarget } from '../../runner/db/dsn.ts';
 import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import type { DeployState, DeployView, RunnerService } from '../../runner/queue/deploy-model.ts';
@@ -92,4 +93,21 @@ export async function printDeploys(service: RunnerService): Promise<void> {
     console.log(JSON.stringify(d, null, 1));
     console.log((await service.events(d.id)).map((e) => `${e.at} ${e.kind} ${e.actor} ${e.table ?? ''} ${e.message}`).join('\n'));
   }
+}
+
+/**
+ * Registers hooks that stop the test's runner service after each test, printing every deploy and its
+ * event log first when the test failed. `use(service)` hands the service over.
+ */
+export function stopServiceAfterEach(): { use<T extends RunnerService & { stop(): Promise<void> }>(service: T): T } {
+  let current: (RunnerService & { stop(): Promise<void> }) | undefined;
+  let failed = false;
+  beforeEach((context) => context.onTestFailed(() => { failed = true; }));
+  afterEach(async () => {
+    if (current && failed) await printDeploys(current);
+    failed = false;
+    await current?.stop();
+    current = undefined;
+  });
+  return { use: (service) => { current = service; return service; } };
 }
