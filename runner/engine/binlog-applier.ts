@@ -6,9 +6,9 @@ import type { Connection } from 'mysql2/promise';
 import { ddlTargets, type BinlogPosition, type BinlogStreamer, type Row, type RowChange } from './binlog-streamer.ts';
 import type { CheckpointPort } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { MigrationFailed, MigrationInterrupted } from './errors.ts';
+import { isInterruption, MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { isConnectionLoss, mysqlErrno } from './mysql-errors.ts';
+import { mysqlErrno } from './mysql-errors.ts';
 import { inTransferTransaction, transferFailure, transferRows, transferRowsThroughClient } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -89,7 +89,7 @@ export class BinlogApplier {
   }
 
   private fail(err: unknown): void {
-    this.failure ??= err instanceof MigrationFailed || err instanceof MigrationInterrupted || isConnectionLoss(err)
+    this.failure ??= err instanceof MigrationFailed || isInterruption(err)
       ? err as Error : new MigrationFailed(`binlog applier: ${(err as Error).message}`);
     for (const wake of this.markerWaiters.values()) wake();
     this.holdRequest?.reached();

@@ -1,3 +1,5 @@
+import { isConnectionLoss } from './mysql-errors.ts';
+
 /** The migration was refused before anything changed: the original table is untouched. */
 export class MigrationRefused extends Error {
   override name = 'MigrationRefused';
@@ -20,4 +22,9 @@ export class CutOverAuditFailed extends Error {
  */
 export class MigrationInterrupted extends Error {
   override name = 'MigrationInterrupted';
+}
+
+/** Not a verdict on the migration: it stopped (lost connection, lease, runner) and resumes later. */
+export function isInterruption(err: unknown): boolean {
+  return err instanceof MigrationInterrupted || isConnectionLoss(err);
 }

@@ -13,8 +13,7 @@ import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import type { CheckpointPort, CopyProgress, HelperState, ResumePoint } from './checkpoint.ts';
 import { CutOverBlocked, cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
 import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
-import { CutOverAuditFailed, MigrationFailed, MigrationInterrupted, MigrationRefused } from './errors.ts';
-import { isConnectionLoss } from './mysql-errors.ts';
+import { CutOverAuditFailed, isInterruption, MigrationFailed, MigrationInterrupted, MigrationRefused } from './errors.ts';
 import { checkBinlog, checkTable } from './preflight.ts';
 import { silentProgress, type MigrationState, type ProgressSink, type ProgressSnapshot } from './progress.ts';
 import { RowCopier } from './row-copier.ts';
@@ -307,7 +306,7 @@ export class OnlineMigration {
     const signal = this.options.signal;
     if (signal?.aborted) {
       const reason = signal.reason;
-      throw reason instanceof MigrationInterrupted || isConnectionLoss(reason) ? reason
+      throw isInterruption(reason) ? reason
         : reason instanceof MigrationFailed ? reason : new MigrationFailed('migration aborted by the operator');
     }
     if (this.applier?.error) throw this.applier.error;
@@ -496,7 +495,7 @@ export class OnlineMigration {
     } catch {
       // The stream is being torn down either way; the helper tables must still go.
     }
-    const interrupted = error instanceof MigrationInterrupted || isConnectionLoss(error);
+    const interrupted = isInterruption(error);
     // A swap back's "shadow" is the kept original: it stays whatever happens.
     const cleanup = this.cutOverDone || this.options.swapBack ? [this.names.changelog]
       : interrupted ? [] : [this.names.shadow, this.names.changelog];

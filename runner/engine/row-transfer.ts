@@ -5,8 +5,8 @@
 import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { MigrationFailed, MigrationInterrupted } from './errors.ts';
-import { isConnectionLoss, isDataError, isRetryable, isSharedKeyRace } from './mysql-errors.ts';
+import { isInterruption, MigrationFailed } from './errors.ts';
+import { isDataError, isRetryable, isSharedKeyRace } from './mysql-errors.ts';
 import { backoff } from './retry.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -93,7 +93,7 @@ export function uniqueKeyViolation(err: unknown): MigrationFailed {
 
 /** A failed transfer, named for what it was doing (`rows` says whose rows, for values that do not fit). */
 export function transferFailure(err: unknown, action: string, rows: string): Error {
-  if (err instanceof MigrationFailed || err instanceof MigrationInterrupted || isConnectionLoss(err)) return err as Error;
+  if (err instanceof MigrationFailed || isInterruption(err)) return err as Error;
   if (isDataError(err)) return new MigrationFailed(`${rows} does not fit the new definition: ${(err as Error).message}`);
   return new MigrationFailed(`${action} failed: ${(err as Error).message}`);
 }

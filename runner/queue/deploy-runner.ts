@@ -1,13 +1,13 @@
 // Drives one claimed deploy through its durable states: queued → running (online migrations copy and
 // catch up, each independently) → ready-to-cutover (waiting, applying the binlog, for `auto` or a
-// released gate) → cutting-over (changes applied in plan order) → complete. Every step reads what is
-// stored, so a runner that dies anywhere is replaced by one that continues from there.
+// released gate) → cutting-over (the online migrations swap in one RENAME, then the other changes run
+// in plan order) → complete; and reverting → reverted, the same way backwards. Every step reads what
+// is stored, so a runner that dies anywhere is replaced by one that continues from there.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
-import { MigrationFailed, MigrationInterrupted } from '../engine/errors.ts';
-import { isConnectionLoss } from '../engine/mysql-errors.ts';
+import { isInterruption, MigrationFailed, MigrationInterrupted } from '../engine/errors.ts';
 import { showCreateTable, tableExists } from '../engine/table-info.ts';
 import { droppedTableName, SENTRY_COMMENT, swapBackNames, tableNames } from '../engine/table-names.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
@@ -28,11 +28,6 @@ export interface DeployRunnerOptions {
 export type RunOutcome = 'finished' | 'interrupted';
 
 const WATCH_MS = 250;
-
-/** Not a verdict on the deploy: the lease, a connection or the runner went away; resume later. */
-export function isInterruption(err: unknown): boolean {
-  return err instanceof MigrationInterrupted || isConnectionLoss(err);
-}
 
 export class DeployRunner {
   private readonly controller = new AbortController();
