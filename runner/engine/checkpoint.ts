@@ -1,5 +1,5 @@
 // What a migration records so that it can resume exactly, and the port it records it through. The
-// runner's queue stores it in the `_schemabot` schema (runner/queue/checkpoint-store.ts); the one-shot
+// runner's queue stores it in the `_schemabot` schema (runner/queue/state-store.ts, `checkpointPort`); the one-shot
 // `schemabot migrate` records nothing. Each call runs on the engine's own connection, inside the
 // transaction that wrote the rows it describes, and throws MigrationInterrupted when this runner no
 // longer owns the migration (fencing): the transaction then rolls back with its rows.

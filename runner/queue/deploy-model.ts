@@ -122,6 +122,8 @@ export interface RunnerService {
   get(id: string): Promise<DeployView>;
   list(filter: ListFilter): Promise<DeployView[]>;
   events(id: string): Promise<DeployEvent[]>;
+  /** What reverting the deploy now would cost, one line each; refuses (400/409) what cannot be reverted. */
+  revertImpact(id: string): Promise<string[]>;
   command(id: string, command: DeployCommand, actor: string): Promise<DeployView>;
   targets(): string[];
 }

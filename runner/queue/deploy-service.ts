@@ -196,14 +196,19 @@ export class DeployService implements RunnerService {
   async command(id: string, command: DeployCommand, actor: string): Promise<DeployView> {
     const { target, number } = this.parseId(id);
     const store = await this.store(target);
-    const impact = command === 'revert' ? await this.revertImpact(store, number) : undefined;
+    const impact = command === 'revert' ? await this.impactOf(store, number) : undefined;
     await store.requestCommand(number, command, actor);
     if (impact) await store.addEvent(number, undefined, actor, 'revert-impact', impact.join('\n'));
     return store.view(number, target);
   }
 
+  async revertImpact(id: string): Promise<string[]> {
+    const { target, number } = this.parseId(id);
+    return this.impactOf(await this.store(target), number);
+  }
+
   /** Refuses a revert that cannot be done, and says what the one that can will lose. */
-  private async revertImpact(store: StateStore, id: number): Promise<string[]> {
+  private async impactOf(store: StateStore, id: number): Promise<string[]> {
     const deploy = await store.deployRow(id);
     if (deploy.state !== 'complete' && deploy.state !== 'reverted') {
       throw new WrongState(deploy.state, `only a complete (or reverted) deploy can be reverted; this one is ${deploy.state}`);

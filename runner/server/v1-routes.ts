@@ -54,6 +54,10 @@ export function registerV1Routes(app: FastifyInstance, service: RunnerService): 
     '/v1/deploys/:id/events', { schema: { params: deployParams } },
     async (request) => ({ events: await service.events(request.params.id) }),
   );
+  app.get<{ Params: { id: string } }>(
+    '/v1/deploys/:id/revert-impact', { schema: { params: deployParams } },
+    async (request) => ({ impact: await service.revertImpact(request.params.id) }),
+  );
 
   for (const command of COMMANDS) {
     app.post<{ Params: { id: string }; Body: { actor?: string } | null | undefined }>(

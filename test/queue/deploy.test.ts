@@ -55,3 +55,32 @@ describe('deploys', () => {
     await fx.conn.end();
   });
 });
+
+describe('retention', () => {
+  it('drops kept originals and dropped tables once their retention ends, and says so', async () => {
+    const fx = await twinFixture(500, 1, 5);
+    await fx.conn.query('CREATE TABLE gone (id INT PRIMARY KEY)');
+    const options = { targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}`, retentionSeconds: 1 };
+    const first = services.use(new DeployService(options));
+    const files = { ...fx.files, '.schemabot.yml': 'lint:\n  drop-table: warning\n' };
+    const { deploy } = await first.submit({ target: 'main', files, clientKey: 'retention', actor: 'alice' });
+    first.startWorker();
+    await waitForDeploy(first, deploy.id, 'complete');
+    await first.stop();
+    await new Promise((r) => setTimeout(r, 1_200));
+    // A runner's first look at a target sweeps what has expired.
+    const second = services.use(new DeployService(options));
+    second.startWorker();
+    const tables = async () => (await fx.conn.query<RowDataPacket[]>('SHOW TABLES'))[0].map((r) => String(Object.values(r)[0]));
+    for (const deadline = Date.now() + 10_000; (await tables()).includes('t__old');) {
+      if (Date.now() > deadline) throw new Error('t__old was not dropped');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await tables()).some((t) => t.startsWith('gone__dropped'))).toBe(false);
+    const retention = (await second.events(deploy.id)).filter((e) => e.kind === 'retention').map((e) => e.message);
+    expect(retention).toEqual(expect.arrayContaining([expect.stringMatching(/^dropped `t__old`: its retention ended/)]));
+    await expect(second.revertImpact(deploy.id)).rejects.toThrow(/is gone/);
+    await fx.load.stop();
+    await fx.conn.end();
+  });
+});

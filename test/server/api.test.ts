@@ -105,6 +105,9 @@ describe('deploys', () => {
     expect(cutover.body.error).toMatchObject({ code: 'wrong-state', state: 'queued' });
     expect(cutover.body.error.message).toContain('queued');
     expect((await api.call('POST', `/v1/deploys/${id}/revert`)).body.error.state).toBe('queued');
+    const impact = await api.call('GET', `/v1/deploys/${id}/revert-impact`);
+    expect(impact.status).toBe(409);
+    expect(impact.body.error).toMatchObject({ code: 'wrong-state', state: 'queued' });
   });
 
   it('records who commanded what, with or without a body', async () => {
