@@ -4,9 +4,9 @@
 //     Writers queue.
 //  2. Each applier drains every change up to a marker written now; only T's holder may read T, so
 //     those rows travel through it and are then verified one by one against T.
-//  3. R: one `RENAME TABLE T TO T__old, _T_gho TO T, …` for every table. The server takes its
-//     metadata locks one by one in name order (`_T_gho` first, then T, then `T__old`, which sorts
-//     after T because T is its prefix) and waits at the first one a holder has.
+//  3. R: one `RENAME TABLE T TO T__old, T__gho TO T, …` for every table. The server takes its
+//     metadata locks one by one in name order (T first: every helper name has T as its prefix) and
+//     waits at the first one a holder has.
 //  4. The holders drop their sentries and unlock in that order. A pending exclusive lock has priority
 //     over the queued writers, so R takes each table before any writer does; before releasing the
 //     next holder, R is seen holding every table it has passed (when the server shows granted

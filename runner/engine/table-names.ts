@@ -3,21 +3,26 @@ import { MigrationRefused } from './errors.ts';
 export interface TableNames {
   schema: string;
   original: string;
-  /** Shadow table the rows are copied into: `_T_gho`. */
+  /** Shadow table the rows are copied into: `T__gho`. */
   shadow: string;
-  /** Changelog table for heartbeats and stream markers: `_T_ghc`. */
+  /** Changelog table for heartbeats and stream markers: `T__ghc`. */
   changelog: string;
-  /**
-   * The original table after cut-over (kept for revert), and the cut-over sentry: `T__old`. It must
-   * sort after T (T is its prefix), so that the queued RENAME waits on T itself: see cut-over.ts.
-   */
+  /** The original table after cut-over (kept for revert), and the cut-over sentry: `T__old`. */
   old: string;
 }
+
+/*
+ * Every helper name has T as its prefix, so it sorts after T in the server's metadata-lock order: the
+ * cut-over's RENAME always waits on T itself first, and a lock another connection holds on a helper
+ * (a backup reading the shadow table) can only make it wait longer while it holds T, never let a
+ * writer into T behind its back (see cut-over.ts). Unlike gh-ost's `_T_gho`, the names cannot collide
+ * with a gh-ost run's either.
+ */
 
 const MAX_IDENTIFIER = 64;
 
 export function tableNames(schema: string, table: string): TableNames {
-  const names = { schema, original: table, shadow: `_${table}_gho`, changelog: `_${table}_ghc`, old: `${table}__old` };
+  const names = { schema, original: table, shadow: `${table}__gho`, changelog: `${table}__ghc`, old: `${table}__old` };
   if (names.shadow.length > MAX_IDENTIFIER) {
     throw new MigrationRefused(`table name \`${table}\` is too long: helper tables like \`${names.shadow}\` exceed 64 characters`);
   }

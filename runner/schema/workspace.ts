@@ -70,7 +70,7 @@ export async function readModels(conn: Connection, schema: string): Promise<Map<
   const [tables] = await conn.query<RowDataPacket[]>(
     `SELECT TABLE_NAME FROM information_schema.TABLES
       WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
-        AND TABLE_NAME NOT REGEXP '^_.*_(gho|ghc)$|__old$' ORDER BY TABLE_NAME`, [schema]);
+        AND TABLE_NAME NOT REGEXP '^_.*_(gho|ghc|del)$|__(gho|ghc|old|rev)$|__dropped[0-9]+$' ORDER BY TABLE_NAME`, [schema]);
   const models = new Map<string, TableModel>();
   for (const { TABLE_NAME: name } of tables) {
     const [[row]] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteIdent(schema)}.${quoteIdent(name)}`);

@@ -1,6 +1,6 @@
 // Several online migrations in one deploy cut over in one atomic RENAME, under mirrored writes on
 // both tables; and a connection holding a lock on a helper table that sorts before T (a backup
-// reading `_t_gho`) delays the cut-over instead of letting writes land in the old table.
+// reading `t__gho`) delays the cut-over instead of letting writes land in the old table.
 // Seeing metadata locks needs MariaDB's metadata_lock_info plugin, installed here for these tests.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ describe('atomic cut-over', () => {
       await waitForDeploy(service, deploy.id, 'ready-to-cutover');
       // Like `mariadb-dump --single-transaction`: a transaction that has read the shadow table keeps a lock on it.
       await reader.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
-      await reader.query('SELECT COUNT(*) FROM _t_gho');
+      await reader.query('SELECT COUNT(*) FROM t__gho');
       await service.command(deploy.id, 'cutover', 'carol');
       await waitForDeploy(service, deploy.id, (d) => d.migrations[0].stage === 'cutting-over');
       // Released while the RENAME still waits for it: the RENAME then goes on, and T must be its own.

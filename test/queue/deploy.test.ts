@@ -48,7 +48,7 @@ describe('deploys', () => {
     const names = tables.map((r) => String(Object.values(r)[0]));
     expect(names).toEqual(expect.arrayContaining(['audit', 't__old', `gone__dropped${deploy.id.split('.')[1]}`]));
     expect(names).not.toContain('gone');
-    expect(names).not.toContain('_t_gho');
+    expect(names).not.toContain('t__gho');
     const events = await service.events(deploy.id);
     expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(['submitted', 'started', 'ready', 'cutover-requested', 'cutover-started', 'complete']));
     expect(events.find((e) => e.kind === 'cutover-requested')?.actor).toBe('carol');
