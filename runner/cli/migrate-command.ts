@@ -31,8 +31,7 @@ export function migrateCommand(): Command {
     .action(async (opts) => {
       const target = parseDsn(opts.dsn);
       const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort());
-      process.once('SIGTERM', () => controller.abort());
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => controller.abort());
       const flagFile = opts.postponeCutover
         ? (opts.postponeFlagFile ?? `.schemabot-${target.database}-${opts.table}.postpone`) : undefined;
       try {

@@ -13,7 +13,7 @@ export function parseDsn(dsn: string): ConnectionTarget {
   try {
     url = new URL(dsn);
   } catch {
-    throw new Error(`invalid DSN "${dsn}": expected mysql://user:pass@host:port/database`);
+    throw new Error(`invalid DSN "${redactDsn(dsn)}": expected mysql://user:pass@host:port/database (a password with / # ? @ must be percent-encoded)`);
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
     throw new Error(`invalid DSN scheme "${url.protocol}": expected mysql://`);
@@ -30,6 +30,7 @@ export function parseDsn(dsn: string): ConnectionTarget {
   };
 }
 
+/** The DSN without its password, however the password is spelled (it may hold `/`, `#` or `@`). */
 export function redactDsn(dsn: string): string {
-  return dsn.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  return dsn.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:).*@/i, '$1***@');
 }

@@ -31,7 +31,7 @@ import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { isRetryable } from './mysql-errors.ts';
 import type { KeyValues } from './key-sql.ts';
-import { showCreateTable, tableExists } from './table-info.ts';
+import { listTriggers, showCreateTable, tableExists } from './table-info.ts';
 import { SENTRY_COMMENT, type TableNames } from './table-names.ts';
 
 
@@ -115,6 +115,9 @@ async function killAndAwait(ctrl: Connection, thread: number, rename: Promise<un
     if (settled) return;
   }
 }
+
+/** Retrying cannot help (the table itself is not fit to swap): fail now. */
+export class CutOverImpossible extends MigrationFailed {}
 
 /** The RENAME could not pass a table another connection holds. */
 class PassageBlocked extends MigrationFailed {}
@@ -210,6 +213,12 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, unorde
       const drained = part.applier.drainedKeys();
       drainedRows += drained.length;
       await verifyDrained(holders[i], ctrl, part.names, part.mapping, drained);
+      // A trigger created during the migration would stay behind on the old table.
+      const triggers = await listTriggers(holders[i], part.names.schema, part.names.original);
+      if (triggers.length > 0) {
+        throw new CutOverImpossible(`\`${part.names.original}\` got triggers during the migration (${triggers.join(', ')}): they would stay on `
+          + 'the old table and be missing on the new one; drop them and run the migration again, then create them on the new table');
+      }
     }
     const [[status]] = await holders[0].query<RowDataPacket[]>('SHOW MASTER STATUS');
     for (const part of parts) await part.beforeRename?.({ file: status.File, position: Number(status.Position) });

@@ -11,7 +11,7 @@ import { BinlogStreamer, type BinlogPosition } from './binlog-streamer.ts';
 import { createChangelog, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import type { CheckpointPort, CopyProgress, HelperState, ResumePoint } from './checkpoint.ts';
-import { CutOverBlocked, cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
+import { CutOverBlocked, CutOverImpossible, cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
 import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
 import { CutOverAuditFailed, isInterruption, MigrationFailed, MigrationInterrupted, MigrationRefused } from './errors.ts';
 import { checkBinlog, checkTable } from './preflight.ts';
@@ -412,7 +412,7 @@ export class OnlineMigration {
         cut = await cutOver(first.options.target, first.ctrl, parts, { lockWaitSeconds: first.lockWaitSeconds, drainTimeoutMs: 3_000 });
       } catch (err) {
         for (const migration of migrations) migration.checkAbort();
-        if (attempt >= attempts) throw err;
+        if (attempt >= attempts || err instanceof CutOverImpossible) throw err;
         for (const migration of migrations) {
           migration.blocker = err instanceof CutOverBlocked ? err.message : undefined;
           migration.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);

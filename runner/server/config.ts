@@ -21,6 +21,8 @@ export interface RunnerConfig {
   stateSchema?: string;
   retentionHours?: number;
   throttle: { maxLagMs?: number; maxThreadsRunning?: number; query?: string };
+  /** Kill the connections that keep a cut-over from its tables (exact lock information only). */
+  killBlockers: boolean;
 }
 
 /** What the runner service takes from a config (the caller adds its observer). */
@@ -30,7 +32,10 @@ export function runnerOptionsOf(config: RunnerConfig): RunnerOptions {
     replicas: config.replicas,
     stateSchema: config.stateSchema,
     retentionSeconds: config.retentionHours === undefined ? undefined : config.retentionHours * 3600,
-    migration: { maxLagMs: config.throttle.maxLagMs, maxThreadsRunning: config.throttle.maxThreadsRunning, throttleQuery: config.throttle.query },
+    migration: {
+      maxLagMs: config.throttle.maxLagMs, maxThreadsRunning: config.throttle.maxThreadsRunning, throttleQuery: config.throttle.query,
+      killBlockers: config.killBlockers,
+    },
   };
 }
 
@@ -68,7 +73,7 @@ export function parseConfig(text: string, env: Env, source = 'config', options: 
     throw err;
   }
   const doc = record(raw, source);
-  allowKeys(doc, source, ['listen', 'tokens', 'stateSchema', 'retentionHours', 'targets', 'throttle']);
+  allowKeys(doc, source, ['listen', 'tokens', 'stateSchema', 'retentionHours', 'targets', 'throttle', 'killBlockers']);
   const targets = record(doc.targets, 'targets');
   return {
     listen: listenOf(doc.listen),
@@ -76,6 +81,7 @@ export function parseConfig(text: string, env: Env, source = 'config', options: 
     targets: targetsOf(targets, env),
     replicas: Object.fromEntries(Object.keys(targets).map((name) => [name, replicasOf(targets[name], `targets.${name}`, env)])),
     throttle: throttleOf(doc.throttle),
+    killBlockers: doc.killBlockers === undefined ? false : bool(doc.killBlockers, 'killBlockers'),
     stateSchema: doc.stateSchema === undefined ? undefined : matching(doc.stateSchema, 'stateSchema', SCHEMA_NAME),
     retentionHours: doc.retentionHours === undefined ? undefined : positiveNumber(doc.retentionHours, 'retentionHours'),
   };
@@ -156,6 +162,11 @@ function replicasOf(value: unknown, field: string, env: Env): ConnectionTarget[]
   if (replicas === undefined) return [];
   if (!Array.isArray(replicas)) throw new ConfigError(`${field}.replicas must be a list of {dsn, passwordEnv}`);
   return replicas.map((replica, i) => targetOf(replica, `${field}.replicas[${i}]`, env, ['dsn', 'passwordEnv']));
+}
+
+function bool(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(`${field} must be true or false`);
+  return value;
 }
 
 function throttleOf(value: unknown): RunnerConfig['throttle'] {

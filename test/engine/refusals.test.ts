@@ -150,6 +150,26 @@ describe('refusals leave the table untouched', () => {
     await conn.end();
   });
 
+  it('fails before the swap when a trigger was created on the table during the migration', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query(seed(500, 'seq'));
+    const before = await fingerprint(conn, 't');
+    const { gate, reached, release } = manualGate();
+    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate })
+      .then(() => undefined, (e: Error) => e);
+    await reached;
+    await conn.query('CREATE TRIGGER trg_late BEFORE INSERT ON t FOR EACH ROW SET NEW.v = NEW.v + 1');
+    release();
+    const err = await migration;
+    expect(err).toBeInstanceOf(MigrationFailed);
+    expect(err?.message).toMatch(/`t` got triggers during the migration \(trg_late\)/);
+    expect(await fingerprint(conn, 't')).toEqual(before);
+    const [[{ n }]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?', ['t']);
+    expect(Number(n)).toBe(1);
+    await conn.end();
+  });
+
   it('refuses a second migration of the same table without touching the first one', async () => {
     const { target, conn } = await freshDatabase('refusal');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');

@@ -31,4 +31,13 @@ describe('DSN', () => {
     expect(() => parseDsn('nonsense')).toThrow(/expected mysql:\/\/user:pass@host:port\/database/);
     expect(redactDsn('mysql://app:secret@h/db')).toBe('mysql://app:***@h/db');
   });
+
+  it('never repeats a password, however it is spelled', () => {
+    for (const password of ['Top/Se#cr@t', 'a@b@c', 'x/y', 'p#q', 'only:colons:']) {
+      const dsn = `mysql://root:${password}@127.0.0.1:3306/db`;
+      expect(redactDsn(dsn)).toBe('mysql://root:***@127.0.0.1:3306/db');
+      const message = (() => { try { parseDsn(dsn); return ''; } catch (err) { return (err as Error).message; } })();
+      expect(message).not.toContain(password);
+    }
+  });
 });
