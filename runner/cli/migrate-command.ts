@@ -5,10 +5,13 @@ import { runOnlineMigration } from '../engine/online-migration.ts';
 import { stderrProgress } from '../engine/progress.ts';
 import { flagFileGate } from './flag-file-gate.ts';
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
+/** An integer of at least `min` (0 where 0 means "off"). */
+function integer(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
+    return n;
+  };
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -23,9 +26,9 @@ export function migrateCommand(): Command {
     .requiredOption('--alter <clauses>', 'ALTER clauses, e.g. "ADD COLUMN c INT NOT NULL DEFAULT 0"')
     .option('--postpone-cutover', 'after copying, keep applying the binlog until released (flag file or SIGUSR2)')
     .option('--postpone-flag-file <path>', 'flag file whose deletion releases the cut-over')
-    .option('--chunk-size <rows>', 'fixed rows per copy chunk (default: adaptive, ~0.5 s per chunk)', positiveInt)
-    .option('--max-lag-ms <ms>', 'pause copying while a replica lags more than this', positiveInt, 1500)
-    .option('--max-threads-running <n>', 'pause copying while Threads_running exceeds this (0: off)', positiveInt, 50)
+    .option('--chunk-size <rows>', 'fixed rows per copy chunk (default: adaptive, ~0.5 s per chunk)', integer(1))
+    .option('--max-lag-ms <ms>', 'pause copying while a replica lags more than this', integer(1), 1500)
+    .option('--max-threads-running <n>', 'pause copying while Threads_running exceeds this (0: off)', integer(0), 50)
     .option('--replica-dsn <dsn>', 'replica to watch for lag (repeatable)', collect, [] as string[])
     .option('--allow-drop-column', 'allow an ALTER that drops columns (their data is discarded)')
     .action(async (opts) => {

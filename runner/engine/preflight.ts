@@ -30,6 +30,17 @@ export async function checkTable(conn: Connection, names: TableNames): Promise<v
   if (!(await tableExists(conn, names.schema, names.original))) {
     throw new MigrationRefused(`table \`${names.schema}\`.\`${names.original}\` does not exist`);
   }
+  const [[kind]] = await conn.query<RowDataPacket[]>(
+    'SELECT TABLE_TYPE AS type, ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [names.schema, names.original]);
+  if (kind.type !== 'BASE TABLE') {
+    throw new MigrationRefused(`\`${names.original}\` is a ${String(kind.type).toLowerCase()}, not a table: alter a view with CREATE OR REPLACE VIEW`);
+  }
+  // Row locks and consistent snapshots are what make the copy and the verification exact.
+  if (String(kind.engine).toUpperCase() !== 'INNODB') {
+    throw new MigrationRefused(`\`${names.original}\` uses ${kind.engine}, not InnoDB: an online copy needs row locks and `
+      + 'consistent snapshots (convert it with a native ALTER ... ENGINE=InnoDB in a quiet moment)');
+  }
   // A sentry left by a cut-over that died is empty and ours: remove it.
   await dropSentry(conn, names);
   if (await tableExists(conn, names.schema, names.old)) {

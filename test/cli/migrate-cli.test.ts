@@ -63,6 +63,18 @@ describe('schemabot migrate (CLI)', () => {
     expect(run.stderr.trim()).toBe('schemabot: error: invalid DSN scheme "postgres:": expected mysql://');
   });
 
+  it('refuses a chunk size of 0, and never prints a DSN password', async () => {
+    const zero = await schemabot(['migrate', '--dsn', 'mysql://root@127.0.0.1:1/db', '--table', 't', '--alter', 'ADD COLUMN c INT', '--chunk-size', '0']);
+    expect(zero.code).not.toBe(0);
+    expect(zero.stderr).toMatch(/--chunk-size.*expected an integer of at least 1/);
+    const secret = 'Top/Se#cr@t';
+    const bad = await schemabot(['migrate', '--dsn', `mysql://root:${secret}@127.0.0.1:1/db`, '--table', 't', '--alter', 'ADD COLUMN c INT',
+      '--replica-dsn', `mysql://root:${secret}@127.0.0.1:1/db`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr + bad.stdout).not.toContain('Se#cr');
+    expect(bad.stderr).toMatch(/^schemabot: error: /);
+  });
+
   it('postpones cut-over until the flag file is deleted', async () => {
     const { conn, dsn } = await freshDatabase('cli');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');

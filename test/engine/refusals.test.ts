@@ -57,6 +57,16 @@ describe('refusals leave the table untouched', () => {
       setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)'], alter: 'ADD COLUMN c INT NOT NULL', message: /NOT NULL without a DEFAULT/,
     },
     {
+      name: 'a view',
+      setup: ['CREATE TABLE base (id INT PRIMARY KEY, v INT)', 'CREATE VIEW t AS SELECT id, v FROM base'],
+      alter: 'ADD COLUMN c INT', message: /`t` is a view, not a table/,
+    },
+    {
+      name: 'a table that is not InnoDB',
+      setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT, KEY idx_v (v)) ENGINE=MyISAM', seed(50, 'seq')],
+      alter: 'ADD COLUMN c INT', message: /`t` uses MyISAM, not InnoDB/,
+    },
+    {
       name: 'a table rename',
       setup: ['CREATE TABLE t (id INT PRIMARY KEY, v INT)'], alter: 'RENAME TO t2', message: /renaming the table/,
     },
