@@ -1,6 +1,7 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseDsn } from '../db/dsn.ts';
+import { MigrationRefused } from '../engine/errors.ts';
 import { runOnlineMigration } from '../engine/online-migration.ts';
 import { stderrProgress } from '../engine/progress.ts';
 import { flagFileGate } from './flag-file-gate.ts';
@@ -37,6 +38,11 @@ export function migrateCommand(): Command {
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => controller.abort());
       const flagFile = opts.postponeCutover
         ? (opts.postponeFlagFile ?? `.schemabot-${target.database}-${opts.table}.postpone`) : undefined;
+      // Another run may be waiting on it: deleting it would release that run's cut-over.
+      if (flagFile && existsSync(flagFile)) {
+        throw new MigrationRefused(`the flag file ${flagFile} exists (another migration may be waiting on it): remove it, or pass another `
+          + '--postpone-flag-file');
+      }
       try {
         const result = await runOnlineMigration({
           target,

@@ -1,7 +1,7 @@
 // The changelog table carries heartbeats (binlog and replica lag) and markers: a marker written
 // after some moment and then seen in the stream proves every earlier change has been applied.
 import { randomUUID } from 'node:crypto';
-import type { Connection } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent } from '../db/quote.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -20,6 +20,13 @@ export async function createChangelog(conn: Connection, names: TableNames): Prom
 export async function writeHeartbeat(conn: Connection, names: TableNames): Promise<void> {
   await conn.query(`REPLACE INTO ${quoteIdent(names.changelog)} (id, hint, value) VALUES (?, 'heartbeat', ?)`,
     [HEARTBEAT_ID, String(Date.now())]);
+}
+
+/** The last heartbeat written to an existing changelog (the writer's clock, ms), if any. */
+export async function lastHeartbeat(conn: Connection, names: TableNames): Promise<number | undefined> {
+  const [rows] = await conn.query<RowDataPacket[]>(`SELECT value FROM ${quoteIdent(names.changelog)} WHERE id = ?`, [HEARTBEAT_ID])
+    .catch(() => [[] as RowDataPacket[]]);
+  return rows.length > 0 ? Number(rows[0].value) : undefined;
 }
 
 export async function writeMarker(conn: Connection, names: TableNames, token = randomUUID()): Promise<string> {

@@ -8,7 +8,7 @@ import { quoteIdent } from '../db/quote.ts';
 import { analyzeAlter } from './alter-text.ts';
 import { BinlogApplier } from './binlog-applier.ts';
 import { BinlogStreamer, type BinlogPosition } from './binlog-streamer.ts';
-import { createChangelog, writeHeartbeat, writeMarker } from './changelog.ts';
+import { createChangelog, lastHeartbeat, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import type { CheckpointPort, CopyProgress, HelperState, ResumePoint } from './checkpoint.ts';
 import { CutOverBlocked, CutOverImpossible, cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
@@ -86,6 +86,9 @@ export interface MigrationResult {
 }
 
 const HEARTBEAT_MS = 200;
+const LOCK_CHECK_MS = 1_000;
+/** A changelog heartbeat younger than this belongs to a run that is still alive. */
+const LIVE_HEARTBEAT_MS = 10_000;
 /** Cut-over attempts back off up to this, applying the binlog meanwhile. */
 const MAX_CUTOVER_BACKOFF_MS = 30_000;
 /** Beyond this many changed keys a swap back verifies the whole tables instead (bounded memory). */
@@ -141,10 +144,13 @@ export class OnlineMigration {
   private mapping!: ColumnMapping;
   private shadowInfo!: TableInfo;
   private helpers!: HelperState;
-  /** Only the holder of the table's lock may touch its helper tables (another run may own them). */
+  /** Only the holder of the table's lock may touch its helper tables (another run may own them)… */
   private ownsTable = false;
+  /** …and only those it made or took over: never tables it merely found. */
+  private ownsHelpers = false;
   private cutOverDone = false;
   private heartbeatError: Error | undefined;
+  private lockLost: Error | undefined;
   private rowsTotal = 0;
   private copyStartedAt = 0;
   private copySeconds = 0;
@@ -193,6 +199,7 @@ export class OnlineMigration {
     const original = await readTableInfo(this.ctrl, names.schema, names.original);
     let from: BinlogPosition;
     if (resume) {
+      this.ownsHelpers = true;
       this.helpers = resume.helpers;
       this.shadowInfo = await readTableInfo(this.ctrl, names.schema, names.shadow);
       this.mapping = buildColumnMapping(original, this.shadowInfo, this.renames);
@@ -231,6 +238,7 @@ export class OnlineMigration {
     this.mapping = buildColumnMapping(original, this.shadowInfo, this.renames);
     const definition = await showCreateTable(ctrl, names.shadow);
     this.helpers = { alter: '', shadowDefinition: definition, copyDefinition: definition };
+    this.ownsHelpers = true;
     if (!(await tableExists(ctrl, names.schema, names.changelog))) await createChangelog(ctrl, names);
     const copy = { rowsCopied: 0, done: true };
     if (!options.resume) await options.checkpoints?.started(ctrl, { helpers: this.helpers, copy, applied: from });
@@ -254,8 +262,15 @@ export class OnlineMigration {
 
   private async createHelpers(original: TableInfo): Promise<void> {
     const { names, options, ctrl } = this;
-    // Leftovers of an interrupted run (we hold the table's lock, so nobody else owns them).
+    // Leftovers of an interrupted run: we hold the table's lock, and a live run (one that lost its
+    // lock, say) would still be writing heartbeats. A resumed deploy's leftovers are its own.
+    const heartbeat = options.resume ? undefined : await lastHeartbeat(ctrl, names);
+    if (heartbeat !== undefined && Date.now() - heartbeat < LIVE_HEARTBEAT_MS) {
+      throw new MigrationRefused(`another migration of \`${names.original}\` is alive (its heartbeat in \`${names.changelog}\` is `
+        + `${Date.now() - heartbeat} ms old) although it no longer holds the table's lock: stop it first`);
+    }
     await ctrl.query(`DROP TABLE IF EXISTS ${quoteIdent(names.shadow)}, ${quoteIdent(names.changelog)}`);
+    this.ownsHelpers = true;
     await ctrl.query(`CREATE TABLE ${quoteIdent(names.shadow)} LIKE ${quoteIdent(names.original)}`);
     try {
       await ctrl.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${options.alter}`);
@@ -283,6 +298,15 @@ export class OnlineMigration {
       options.swapBack ? names.shadow : undefined, options.swapBack !== undefined && !options.resume);
     this.applier.start();
     await writeHeartbeat(monitor, names);
+    // Losing the table's lock (its connection killed) means another run may take the helpers: stop, and touch nothing.
+    this.timers.push(setInterval(() => void this.ctrl.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [lockName(names)])
+      .then(([[row]]) => Number(row.mine) === 1, () => false)
+      .then((mine) => {
+        if (mine || this.lockLost) return;
+        this.ownsTable = false;
+        this.lockLost = new MigrationFailed(`lost the lock on \`${names.original}\` (was its connection killed?): stopping, and leaving `
+          + 'the helper tables to whoever holds the lock now');
+      }), LOCK_CHECK_MS));
     let heartbeatFailures = 0;
     this.timers.push(setInterval(() => void writeHeartbeat(monitor, names).then(() => { heartbeatFailures = 0; }, (err: Error) => {
       // Without heartbeats neither lag nor throttling can be measured.
@@ -309,6 +333,7 @@ export class OnlineMigration {
       throw isInterruption(reason) ? reason
         : reason instanceof MigrationFailed ? reason : new MigrationFailed('migration aborted by the operator');
     }
+    if (this.lockLost) throw this.lockLost;
     if (this.applier?.error) throw this.applier.error;
     if (this.heartbeatError) throw this.heartbeatError;
   }
@@ -499,7 +524,7 @@ export class OnlineMigration {
     // A swap back's "shadow" is the kept original: it stays whatever happens.
     const cleanup = this.cutOverDone || this.options.swapBack ? [this.names.changelog]
       : interrupted ? [] : [this.names.shadow, this.names.changelog];
-    if (this.ownsTable && cleanup.length > 0) {
+    if (this.ownsTable && this.ownsHelpers && cleanup.length > 0) {
       await this.ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
     }
     this.progress.stop();

@@ -86,6 +86,12 @@ describe('schemabot migrate (CLI)', () => {
       while (!/until cut-over is released/.test(stderr())) await new Promise((r) => setTimeout(r, 50));
       expect(existsSync(flag)).toBe(true);
       await conn.query('UPDATE t SET v = 0 WHERE id = 1');
+      // A second postponed run of the same table is refused and leaves the first one's flag file alone.
+      const second = await schemabot(['migrate', '--dsn', dsn, '--table', 't', '--alter', 'ADD COLUMN w INT', '--postpone-cutover',
+        '--postpone-flag-file', flag]);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toMatch(/^schemabot: refused: the flag file .* exists \(another migration may be waiting on it\)/);
+      expect(existsSync(flag)).toBe(true);
       await new Promise((r) => setTimeout(r, 300));
       const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
       expect(col.Type).toBe('int(11)');

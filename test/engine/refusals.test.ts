@@ -1,5 +1,6 @@
 // Every refusal or failure must leave the original table exactly as it was (definition and rows) and
 // no helper tables behind, with a message that says what and why.
+import { createHash } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { WriteLoad } from '../../runner/embedded/write-load.ts';
@@ -192,6 +193,31 @@ describe('refusals leave the table untouched', () => {
     await first;
     const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
     expect(col.Type).toBe('bigint(20)');
+    await conn.end();
+  });
+
+  it('a run that loses its lock stops and touches nothing; a second run refuses while the first is alive', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query(seed(500, 'seq'));
+    const { gate, reached } = manualGate();
+    const first = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate }).then(() => undefined, (e: Error) => e);
+    await reached;
+    // The connection holding the first run's lock dies (a DBA's KILL, a proxy timeout).
+    const [[{ holder }]] = await conn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) AS holder',
+      [`schemabot:${createHash('sha1').update(`${target.database}.t`).digest('hex')}`]);
+    await conn.query(`KILL ${Number(holder)}`);
+    // A second run gets the lock, but sees the first one alive and refuses rather than drop its tables.
+    const second = await runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT' }).then(() => undefined, (e: Error) => e);
+    expect(second).toBeInstanceOf(MigrationRefused);
+    expect(second?.message).toMatch(/another migration of `t` is alive/);
+    const err = await first;
+    expect(err?.message).toMatch(/lost the lock on `t`/);
+    const [tables] = await conn.query<RowDataPacket[]>('SHOW TABLES');
+    // Nobody may drop what it cannot prove is its own: the helpers stay for whoever cleans up.
+    expect(tables.map((r) => String(Object.values(r)[0])).sort()).toEqual(['t', 't__ghc', 't__gho']);
+    const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+    expect(col.Type).toBe('int(11)');
     await conn.end();
   });
 });
