@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { metadataLockSource } from '../db/metadata-locks.ts';
+import { analyzeAlter } from '../engine/alter-text.ts';
+import { MigrationRefused } from '../engine/errors.ts';
 import { planSchema, type Plan, type PlannedChange } from '../schema/planner.ts';
 import { renderPlanMarkdown } from '../schema/render-markdown.ts';
 import {
@@ -61,6 +63,8 @@ function migrationsOf(changes: PlannedChange[]): NewMigration[] {
     }
     for (const [i, statement] of change.statements.entries()) {
       const method = change.algorithm === 'COPY' ? 'online' : 'direct';
+      // Refused here (400) rather than after the deploy was stored: what the engine cannot copy exactly.
+      if (method === 'online') refusedAsBadInput(() => analyzeAlter(change.alters?.[i] ?? ''));
       if (method === 'online' && migrations.some((m) => m.table === change.table && m.method === 'online')) {
         throw new BadInput(`\`${change.table}\` would need two online migrations in one deploy: split the change into two pull requests`);
       }
@@ -71,6 +75,14 @@ function migrationsOf(changes: PlannedChange[]): NewMigration[] {
     }
   }
   return migrations;
+}
+
+function refusedAsBadInput(check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    throw err instanceof MigrationRefused ? new BadInput(err.message) : err;
+  }
 }
 
 function planErrors(plan: Plan): string[] {

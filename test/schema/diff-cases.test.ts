@@ -1,6 +1,7 @@
 // The diff engine on a table of from/to cases: for each, the plan's DDL must pass its own verification,
 // and after applying it to the live database a second plan must find nothing left to do.
 import { describe, expect, it } from 'vitest';
+import { analyzeAlter } from '../../runner/engine/alter-text.ts';
 import { applyPlan, withPlanFixture } from '../support/plan-case.ts';
 
 interface DiffCase {
@@ -141,6 +142,12 @@ describe('plan: exact diff (apply, then nothing left to do)', () => {
         expect(plan.errors).toEqual([]);
         expect(plan.changes.length).toBeGreaterThan(0);
         for (const change of plan.changes) expect(change.error).toBeUndefined();
+        // Every ALTER the planner writes is one the engine runs online, or refuses for a stated reason
+        // (foreign keys, another engine, system versioning), never as an unknown clause.
+        for (const alter of plan.changes.flatMap((ch) => ch.alters ?? [])) {
+          const refusal = (() => { try { analyzeAlter(alter); return ''; } catch (err) { return (err as Error).message; } })();
+          expect(refusal, alter).not.toMatch(/is not a clause schemabot runs/);
+        }
         if (c.statements) expect(plan.changes.flatMap((ch) => ch.statements)).toEqual(c.statements);
         if (c.algorithm) expect(plan.changes[0].algorithm).toBe(c.algorithm);
         await applyPlan(fixture.conn, plan);
