@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { CutOverAuditFailed, MigrationFailed, MigrationRefused } from '../engine/errors.ts';
+import { CutOverAuditFailed, MigrationFailed, MigrationInterrupted, MigrationRefused } from '../engine/errors.ts';
 import { WrongState } from '../queue/deploy-model.ts';
 import { applyCommand, deployControlCommand, statusCommand } from './deploy-commands.ts';
 import { demoCommand } from './demo-command.ts';
@@ -34,7 +34,7 @@ try {
     process.stderr.write(`schemabot: cut over, but: ${message}\n`);
     process.exit(4);
   }
-  if (err instanceof MigrationFailed) {
+  if (err instanceof MigrationFailed || err instanceof MigrationInterrupted) {
     process.stderr.write(`schemabot: failed: ${message} (the original table is untouched)\n`);
     process.exit(1);
   }

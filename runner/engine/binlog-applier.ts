@@ -14,6 +14,8 @@ import type { TableNames } from './table-names.ts';
 
 const TAKE_MAX = 20_000;
 const STATEMENT_KEYS = 1_000;
+/** Heartbeats are written every 200 ms: none applied for longer than this means the applier is behind. */
+const STALE_HEARTBEAT_MS = 1_000;
 /** When only other transactions pass by, the applied position is still recorded this often. */
 const IDLE_CHECKPOINT_MS = 1_000;
 
@@ -37,8 +39,10 @@ function keyString(key: KeyValues): string {
 
 export class BinlogApplier {
   rowsApplied = 0;
-  /** Milliseconds between writing a heartbeat and applying it. */
-  lagMs = 0;
+  /** Milliseconds between writing the last applied heartbeat and applying it. */
+  private lagAtApply = 0;
+  /** When the last heartbeat was applied (heartbeats come every 200 ms while the applier keeps up). */
+  private heartbeatAppliedAt = Date.now();
   /** With `trackKeys`: every key applied, for a verification limited to what changed. */
   readonly appliedKeys = new Map<string, KeyValues>();
   /** Unique-key conflicts met while applying; the final verification decides whether they lost rows. */
@@ -66,6 +70,14 @@ export class BinlogApplier {
 
   start(): void {
     this.loop = this.run();
+  }
+
+  /**
+   * How far behind the applier is, ms: the last heartbeat's delay, or, when no heartbeat has been
+   * applied for a while (a blocked or backlogged applier), at least the time since then.
+   */
+  get lagMs(): number {
+    return Math.max(this.lagAtApply, Date.now() - this.heartbeatAppliedAt - STALE_HEARTBEAT_MS);
   }
 
   get error(): Error | undefined {
@@ -138,7 +150,10 @@ export class BinlogApplier {
 
   private onChangelog(row: Row | undefined): void {
     if (!row) return;
-    if (row.hint === 'heartbeat') this.lagMs = Math.max(0, Date.now() - Number(row.value));
+    if (row.hint === 'heartbeat') {
+      this.lagAtApply = Math.max(0, Date.now() - Number(row.value));
+      this.heartbeatAppliedAt = Date.now();
+    }
     if (row.hint === 'marker') {
       const token = String(row.value);
       this.seenMarkers.add(token);

@@ -4,6 +4,8 @@ import ZongJi from '@vlasky/zongji';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { IDENT, unquoteIdent } from '../db/quote.ts';
 import { maskSql } from '../db/sql-text.ts';
+import { MigrationInterrupted } from './errors.ts';
+import { isConnectionLoss } from './mysql-errors.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -164,7 +166,9 @@ export class BinlogStreamer {
   }
 
   private fail(err: Error): void {
-    this.failure ??= new Error(`binlog stream failed: ${err.message}`);
+    // A lost stream is no verdict: a durable migration resumes from its checkpoint on a new stream.
+    this.failure ??= isConnectionLoss(err) ? new MigrationInterrupted(`binlog stream lost: ${err.message}`)
+      : new Error(`binlog stream failed: ${err.message}`);
     this.wake();
   }
 

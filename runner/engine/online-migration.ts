@@ -520,10 +520,11 @@ export class OnlineMigration {
     } catch {
       // The stream is being torn down either way; the helper tables must still go.
     }
-    const interrupted = isInterruption(error);
+    // Only a migration with checkpoints can resume from its helpers; a one-shot run cleans up.
+    const resumable = isInterruption(error) && this.options.checkpoints !== undefined;
     // A swap back's "shadow" is the kept original: it stays whatever happens.
     const cleanup = this.cutOverDone || this.options.swapBack ? [this.names.changelog]
-      : interrupted ? [] : [this.names.shadow, this.names.changelog];
+      : resumable ? [] : [this.names.shadow, this.names.changelog];
     if (this.ownsTable && this.ownsHelpers && cleanup.length > 0) {
       await this.ctrl.query(`DROP TABLE IF EXISTS ${cleanup.map(quoteIdent).join(', ')}`).catch(() => undefined);
     }

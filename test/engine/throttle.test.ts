@@ -9,6 +9,7 @@ import { startEmbeddedServer } from '../../runner/embedded/mariadb.ts';
 import { runOnlineMigration } from '../../runner/engine/online-migration.ts';
 import type { ProgressSink, ProgressSnapshot } from '../../runner/engine/progress.ts';
 import { freshDatabase } from '../support/database.ts';
+import { manualGate } from '../support/manual-gate.ts';
 
 function recordingProgress(): ProgressSink & { snapshots: ProgressSnapshot[] } {
   const snapshots: ProgressSnapshot[] = [];
@@ -91,5 +92,29 @@ describe('throttling', () => {
       await primaryAdmin.end();
       await replica.stop();
     }
+  });
+
+  it('reports the lag honestly while the applier is blocked', async () => {
+    const { target, conn } = await freshDatabase('lag');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_1000');
+    const { gate, reached, release } = manualGate();
+    const progress = recordingProgress();
+    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate, progress });
+    await reached;
+    // Someone holds a row of the shadow table: the applier waits on it, heartbeats keep coming.
+    const blocker = await connect(target);
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT * FROM t__gho WHERE id = 5 FOR UPDATE');
+    await conn.query('UPDATE t SET v = v + 1 WHERE id = 5');
+    await until(() => progress.snapshots.some((p) => p.lagMs >= 2_000), 'the lag to show the blocked applier', () => progress.snapshots.at(-1));
+    await blocker.query('COMMIT');
+    await until(() => progress.snapshots.at(-1)!.lagMs < 1_000, 'the lag to fall once the applier runs again', () => progress.snapshots.at(-1));
+    release();
+    await migration;
+    const [[row]] = await conn.query<RowDataPacket[]>('SELECT v FROM t WHERE id = 5');
+    expect(Number(row.v)).toBe(6);
+    await blocker.end();
+    await conn.end();
   });
 });

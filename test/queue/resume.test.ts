@@ -90,4 +90,24 @@ describe('resume after kill -9', () => {
     expect(kinds.filter((k) => k === 'resumed').length).toBeGreaterThanOrEqual(3);
     await fx.conn.end();
   });
+
+  it('a lost binlog stream is no verdict: the deploy resumes from its checkpoint', async () => {
+    const fx = await twinFixture(3_000, 2, 2);
+    const service = services.use(new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` }));
+    const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey: 'stream', cutover: 'gated', actor: 'alice' });
+    service.startWorker();
+    await waitForDeploy(service, deploy.id, 'ready-to-cutover');
+    // A network blip, a proxy or a DBA ends the binlog dump connection.
+    const [dumps] = await fx.conn.query<RowDataPacket[]>("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'");
+    expect(dumps.length).toBeGreaterThan(0);
+    for (const { ID } of dumps) await fx.conn.query(`KILL ${Number(ID)}`);
+    await waitForDeploy(service, deploy.id, async () => (await service.events(deploy.id)).some((e) => e.kind === 'resumed'));
+    expect((await service.get(deploy.id)).state).toBe('ready-to-cutover');
+    await service.command(deploy.id, 'cutover', 'carol');
+    await waitForDeploy(service, deploy.id, 'complete');
+    const result = await fx.compare();
+    expect(result.definitions[0]).toBe(result.definitions[1]);
+    expect(result.rows[0]).toEqual(result.rows[1]);
+    await fx.conn.end();
+  });
 });

@@ -74,13 +74,13 @@ export async function twinFixture(rows: number, writers = 3, pauseMs = 2): Promi
 }
 
 /** Polls the deploy until `done(view)`; fails on a final state that is not wanted, or after the timeout. */
-export async function waitForDeploy(service: RunnerService, id: string, wanted: DeployState | ((d: DeployView) => boolean),
-  timeoutMs = 90_000): Promise<DeployView> {
+export async function waitForDeploy(service: RunnerService, id: string,
+  wanted: DeployState | ((d: DeployView) => boolean | Promise<boolean>), timeoutMs = 90_000): Promise<DeployView> {
   const done = typeof wanted === 'string' ? (d: DeployView) => d.state === wanted : wanted;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const view = await service.get(id);
-    if (done(view)) return view;
+    if (await done(view)) return view;
     if (['failed', 'aborted'].includes(view.state)) throw new Error(`deploy ${id} ${view.state}: ${view.error}`);
     if (Date.now() > deadline) throw new Error(`deploy ${id} still ${view.state} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
