@@ -37,7 +37,7 @@ export function migrateCommand(): Command {
       const controller = new AbortController();
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => controller.abort());
       const flagFile = opts.postponeCutover
-        ? (opts.postponeFlagFile ?? `.schemabot-${target.database}-${opts.table}.postpone`) : undefined;
+        ? (opts.postponeFlagFile ?? `.schemabot-${target.database}-${opts.table}.postpone`.replace(/[^A-Za-z0-9_.-]/g, '_')) : undefined;
       // Another run may be waiting on it: deleting it would release that run's cut-over.
       if (flagFile && existsSync(flagFile)) {
         throw new MigrationRefused(`the flag file ${flagFile} exists (another migration may be waiting on it): remove it, or pass another `

@@ -119,6 +119,10 @@ export class BinlogApplier {
         // A swap back streams from the position under the earlier cut-over's lock: that swap comes next.
         continue;
       }
+      if (change.statementWrite) {
+        throw new MigrationFailed(`a write to \`${this.names.original}\` was logged as a statement, not as rows (a session with `
+          + `binlog_format=STATEMENT or MIXED): the migration cannot see which rows it changed: ${change.statementWrite.slice(0, 200)}`);
+      }
       if (change.ddl) {
         throw new MigrationFailed(`\`${this.names.original}\` was changed by DDL during the migration: ${change.ddl.slice(0, 200)}`);
       }

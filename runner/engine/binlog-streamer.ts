@@ -19,6 +19,8 @@ export interface RowChange {
   position?: BinlogPosition;
   /** A DDL statement on the table (by someone else): the migration cannot continue. */
   ddl?: string;
+  /** A write to the table logged as a statement (a session with binlog_format=STATEMENT): its rows are invisible. */
+  statementWrite?: string;
   /** Absent for inserts. */
   before?: Row;
   /** Absent for deletes. */
@@ -67,6 +69,21 @@ export function ddlTargets(query: string): Array<[string | undefined, string]> {
     });
   }
   return [];
+}
+
+/**
+ * Whether `query` is an INSERT/REPLACE/UPDATE/DELETE/LOAD DATA naming `schema`.`table` before its SET,
+ * WHERE, VALUES or SELECT part (where the tables it writes are named).
+ */
+export function isStatementWriteOn(query: string, defaultSchema: string | undefined, schema: string, table: string): boolean {
+  const text = maskSql(query).trim();
+  if (!/^(?:INSERT|REPLACE|UPDATE|DELETE|LOAD\s+DATA)\b/i.test(text)) return false;
+  const head = text.split(/\b(?:SET|WHERE|VALUES?|SELECT)\b/i)[0];
+  return [...head.matchAll(new RegExp(NAME, 'g'))].some((m) => {
+    const parts = [...m[1].matchAll(new RegExp(PART, 'g'))].map((p) => unquoteIdent(p[0]));
+    const [s, t] = parts.length === 2 ? parts : [defaultSchema, parts[0]];
+    return t === table && s === schema;
+  });
 }
 
 /** Whether `query`, run with default schema `defaultSchema`, is DDL that changes `schema`.`table`. */
@@ -128,6 +145,9 @@ export class BinlogStreamer {
       const original = this.tables[0];
       if (event.query && isDdlOn(event.query, event.schema, this.schema, original)) {
         this.queue.push({ table: original, ddl: event.query });
+        this.wake();
+      } else if (event.query && isStatementWriteOn(event.query, event.schema, this.schema, original)) {
+        this.queue.push({ table: original, statementWrite: event.query });
         this.wake();
       }
       return;

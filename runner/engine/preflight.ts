@@ -2,6 +2,7 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { dropSentry } from './cut-over.ts';
 import { MigrationRefused } from './errors.ts';
+import { mysqlErrno } from './mysql-errors.ts';
 import { listForeignKeys, listTriggers, tableExists } from './table-info.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -23,6 +24,14 @@ export async function checkBinlog(conn: Connection): Promise<void> {
     if (actual !== expected) {
       throw new MigrationRefused(`${name} is ${actual ?? 'not supported by this server'}, must be ${expected}: ${fix}`);
     }
+  }
+  // Reading the binlog needs its own privileges: say so now, not after the copy has begun.
+  try {
+    await conn.query('SHOW BINARY LOGS');
+  } catch (err) {
+    if (mysqlErrno(err) !== 1227) throw err;
+    throw new MigrationRefused('the account cannot read the binlog: GRANT REPLICATION CLIENT, REPLICATION SLAVE ON *.* '
+      + '(on MariaDB 10.5+: BINLOG MONITOR, REPLICATION SLAVE) to it');
   }
 }
 

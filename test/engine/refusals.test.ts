@@ -220,4 +220,43 @@ describe('refusals leave the table untouched', () => {
     expect(col.Type).toBe('int(11)');
     await conn.end();
   });
+
+  it('refuses, before any work, an account that cannot read the binlog', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    const user = `nobinlog_${process.pid}`;
+    await conn.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'pw'`);
+    await conn.query(`GRANT ALL ON \`${target.database}\`.* TO '${user}'@'%'`);
+    try {
+      const err = await runOnlineMigration({ target: { ...target, user, password: 'pw' }, table: 't', alter: 'ADD COLUMN c INT' })
+        .then(() => undefined, (e: Error) => e);
+      expect(err).toBeInstanceOf(MigrationRefused);
+      expect(err?.message).toMatch(/cannot read the binlog: GRANT REPLICATION CLIENT, REPLICATION SLAVE/);
+      const [tables] = await conn.query<RowDataPacket[]>('SHOW TABLES');
+      expect(tables.map((r) => String(Object.values(r)[0]))).toEqual(['t']);
+    } finally {
+      await conn.query(`DROP USER '${user}'@'%'`);
+      await conn.end();
+    }
+  });
+
+  it('fails, naming the cause, when a session writes the table with binlog_format=STATEMENT', async () => {
+    const { target, conn } = await freshDatabase('refusal');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await conn.query(seed(200, 'seq'));
+    const before = await fingerprint(conn, 't');
+    const { gate, reached, release } = manualGate();
+    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate })
+      .then(() => undefined, (e: Error) => e);
+    await reached;
+    await conn.query("SET SESSION binlog_format = 'STATEMENT'");
+    await conn.query('UPDATE t SET v = v + 1 WHERE id = 3');
+    await conn.query("SET SESSION binlog_format = 'ROW'");
+    const err = await migration;
+    release();
+    expect(err).toBeInstanceOf(MigrationFailed);
+    expect(err?.message).toMatch(/a write to `t` was logged as a statement, not as rows/);
+    expect((await fingerprint(conn, 't')).tables).toEqual(before.tables);
+    await conn.end();
+  });
 });
