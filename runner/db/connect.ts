@@ -30,8 +30,11 @@ export function losslessOptions(target: ConnectionTarget): ConnectionOptions {
  */
 export async function connect(target: ConnectionTarget, options: { readCommitted?: boolean } = {}): Promise<Connection> {
   const conn = await mysql.createConnection(losslessOptions(target));
+  // A postponed cut-over may wait for days: a server with a short global wait_timeout must not end
+  // the engine's quiet connections meanwhile.
   await conn.query(
-    "SET SESSION time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'",
+    "SET SESSION time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', "
+    + 'wait_timeout = GREATEST(@@session.wait_timeout, 28800)',
   );
   if (options.readCommitted) await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
   return conn;

@@ -132,6 +132,14 @@ export class BinlogStreamer {
       includeSchema: { [this.schema]: this.tables },
     });
     await ready;
+    // Its control connection sits idle for as long as no new table appears: a short server
+    // wait_timeout must not end it during a postponed cut-over.
+    const ctrl = this.zongji.ctrlConnection;
+    if (ctrl) {
+      await new Promise<void>((resolve, reject) => {
+        ctrl.query('SET SESSION wait_timeout = GREATEST(@@session.wait_timeout, 28800)', (err: Error | null) => (err ? reject(err) : resolve()));
+      });
+    }
   }
 
   private onEvent(event: ZongJiEvent): void {

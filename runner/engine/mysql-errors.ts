@@ -41,5 +41,5 @@ export function isConnectionLoss(err: unknown): boolean {
   const errno = mysqlErrno(err);
   return (errno !== undefined && CONNECTION_ERRNOS.has(errno)) || CONNECTION_CODES.has(String(code))
     || (fatal === true && errno === undefined)
-    || /closed state|connection (?:is )?(?:lost|closed)/i.test((err as Error).message ?? '');
+    || /closed state|connection (?:is )?(?:lost|closed|unavailable)/i.test((err as Error).message ?? '');
 }

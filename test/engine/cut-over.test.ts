@@ -140,4 +140,26 @@ describe('cut-over', () => {
     await backup.end();
     await conn.end();
   });
+
+  it('a postponed cut-over outlives a short server wait_timeout', async () => {
+    const { target, conn } = await freshDatabase('cutover');
+    await conn.query('CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT)');
+    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_1000');
+    const [[{ old }]] = await conn.query<RowDataPacket[]>('SELECT @@global.wait_timeout AS old');
+    await conn.query('SET GLOBAL wait_timeout = 2');
+    try {
+      const { gate, reached, release } = manualGate();
+      const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate });
+      await reached;
+      await new Promise((r) => setTimeout(r, 4_000));
+      await conn.query('UPDATE t SET v = 0 WHERE id = 1');
+      release();
+      await migration;
+    } finally {
+      await conn.query('SET GLOBAL wait_timeout = ?', [Number(old)]);
+    }
+    const [[row]] = await conn.query<RowDataPacket[]>('SELECT v FROM t WHERE id = 1');
+    expect(Number(row.v)).toBe(0);
+    await conn.end();
+  });
 });
