@@ -28,7 +28,7 @@ import type { BinlogPosition } from './binlog-streamer.ts';
 import { writeMarker } from './changelog.ts';
 import { keyImages, rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { MigrationFailed } from './errors.ts';
+import { MigrationFailed, NotRetryable } from './errors.ts';
 import { isRetryable } from './mysql-errors.ts';
 import type { KeyValues } from './key-sql.ts';
 import { listTriggers, showCreateTable, tableExists } from './table-info.ts';
@@ -115,9 +115,6 @@ async function killAndAwait(ctrl: Connection, thread: number, rename: Promise<un
     if (settled) return;
   }
 }
-
-/** Retrying cannot help (the table itself is not fit to swap): fail now. */
-export class CutOverImpossible extends MigrationFailed {}
 
 /** The RENAME could not pass a table another connection holds. */
 class PassageBlocked extends MigrationFailed {}
@@ -216,7 +213,7 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, unorde
       // A trigger created during the migration would stay behind on the old table.
       const triggers = await listTriggers(holders[i], part.names.schema, part.names.original);
       if (triggers.length > 0) {
-        throw new CutOverImpossible(`\`${part.names.original}\` got triggers during the migration (${triggers.join(', ')}): they would stay on `
+        throw new NotRetryable(`\`${part.names.original}\` got triggers during the migration (${triggers.join(', ')}): they would stay on `
           + 'the old table and be missing on the new one; drop them and run the migration again, then create them on the new table');
       }
     }

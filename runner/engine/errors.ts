@@ -10,6 +10,11 @@ export class MigrationFailed extends Error {
   override name = 'MigrationFailed';
 }
 
+/** A failure that retrying cannot change (the data or the table itself): the cut-over stops trying. */
+export class NotRetryable extends MigrationFailed {
+  override name = 'NotRetryable';
+}
+
 /** The tables were swapped, but something reached the old table after the final drain: act now. */
 export class CutOverAuditFailed extends Error {
   override name = 'CutOverAuditFailed';

@@ -11,9 +11,9 @@ import { BinlogStreamer, type BinlogPosition } from './binlog-streamer.ts';
 import { createChangelog, lastHeartbeat, writeHeartbeat, writeMarker } from './changelog.ts';
 import { buildColumnMapping, type ColumnMapping } from './column-mapping.ts';
 import type { CheckpointPort, CopyProgress, HelperState, ResumePoint } from './checkpoint.ts';
-import { CutOverBlocked, CutOverImpossible, cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
+import { CutOverBlocked, cutOver, type CutOverPart, type CutOverResult } from './cut-over.ts';
 import { dropDeferrableIndexes, rebuildIndexes } from './deferred-indexes.ts';
-import { CutOverAuditFailed, isInterruption, MigrationFailed, MigrationInterrupted, MigrationRefused } from './errors.ts';
+import { CutOverAuditFailed, isInterruption, MigrationFailed, MigrationInterrupted, MigrationRefused, NotRetryable } from './errors.ts';
 import { checkBinlog, checkTable } from './preflight.ts';
 import { silentProgress, type MigrationState, type ProgressSink, type ProgressSnapshot } from './progress.ts';
 import { RowCopier } from './row-copier.ts';
@@ -47,7 +47,7 @@ export interface MigrationOptions {
   postponeCutover?: CutOverGate;
   progress?: ProgressSink;
   signal?: AbortSignal;
-  /** Cut-over attempts before giving up (default 5; a deploy keeps trying until it is aborted). */
+  /** Cut-over attempts before giving up (default 60, about half an hour; a deploy keeps trying until it is aborted). */
   cutOverAttempts?: number;
   lockWaitSeconds?: number;
   /** Records progress durably (the runner's queue); the one-shot CLI records nothing. */
@@ -89,6 +89,7 @@ const HEARTBEAT_MS = 200;
 const LOCK_CHECK_MS = 1_000;
 /** A changelog heartbeat younger than this belongs to a run that is still alive. */
 const LIVE_HEARTBEAT_MS = 10_000;
+const DEFAULT_CUTOVER_ATTEMPTS = 60;
 /** Cut-over attempts back off up to this, applying the binlog meanwhile. */
 const MAX_CUTOVER_BACKOFF_MS = 30_000;
 /** Beyond this many changed keys a swap back verifies the whole tables instead (bounded memory). */
@@ -428,7 +429,7 @@ export class OnlineMigration {
    */
   static async cutOverTogether(migrations: OnlineMigration[]): Promise<CutOverResult> {
     const [first] = migrations;
-    const attempts = first.options.cutOverAttempts ?? 5;
+    const attempts = first.options.cutOverAttempts ?? DEFAULT_CUTOVER_ATTEMPTS;
     let cut: CutOverResult | undefined;
     for (let attempt = 1; !cut; attempt++) {
       try {
@@ -437,7 +438,9 @@ export class OnlineMigration {
         cut = await cutOver(first.options.target, first.ctrl, parts, { lockWaitSeconds: first.lockWaitSeconds, drainTimeoutMs: 3_000 });
       } catch (err) {
         for (const migration of migrations) migration.checkAbort();
-        if (attempt >= attempts || err instanceof CutOverImpossible) throw err;
+        if (attempt >= attempts || err instanceof NotRetryable) {
+          throw err instanceof MigrationFailed ? err : new MigrationFailed(`cut-over failed: ${(err as Error).message}`);
+        }
         for (const migration of migrations) {
           migration.blocker = err instanceof CutOverBlocked ? err.message : undefined;
           migration.progress.log(`cut-over attempt ${attempt} failed (${(err as Error).message}); retrying`);

@@ -6,7 +6,7 @@ import type { BinlogApplier } from './binlog-applier.ts';
 import { writeMarker } from './changelog.ts';
 import { keyImages, rowImageExpressions, pickTableHash, tableChecksum, type TableChecksum } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { MigrationFailed } from './errors.ts';
+import { NotRetryable } from './errors.ts';
 import type { KeyValues } from './key-sql.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -68,7 +68,7 @@ export async function verifyShadow(target: ConnectionTarget, ctrl: Connection, n
     if (original.rows !== shadow.rows || original.hash !== shadow.hash) {
       const conflicts = applier.conflicts.length > 0
         ? ` Unique-key conflicts met while applying writes: ${applier.conflicts.slice(0, 3).join('; ')}.` : '';
-      throw new MigrationFailed(
+      throw new NotRetryable(
         `verification failed: the original table has ${original.rows} rows, the shadow table ${shadow.rows}`
         + `${original.rows === shadow.rows ? ' with different contents (a value changed in conversion)' : ''}.${conflicts}`
         + ' Nothing was cut over.');
@@ -95,7 +95,7 @@ export async function verifyChangedKeys(target: ConnectionTarget, ctrl: Connecti
   try {
     const [original, shadow] = await Promise.all([rowCount(a, names.original), rowCount(b, names.shadow)]);
     if (original !== shadow) {
-      throw new MigrationFailed(`verification failed: \`${names.original}\` has ${original} rows, \`${names.shadow}\` ${shadow}. Nothing was swapped.`);
+      throw new NotRetryable(`verification failed: \`${names.original}\` has ${original} rows, \`${names.shadow}\` ${shadow}. Nothing was swapped.`);
     }
     const [oldImage, newImage] = rowImageExpressions(mapping);
     for (let i = 0; i < keys.length; i += 1000) {
@@ -105,7 +105,7 @@ export async function verifyChangedKeys(target: ConnectionTarget, ctrl: Connecti
         keyImages(b, names.shadow, mapping.key.newColumns, newImage, slice),
       ]);
       if (left.join() !== right.join()) {
-        throw new MigrationFailed(`verification failed: rows changed since the cut-over differ between \`${names.original}\` and `
+        throw new NotRetryable(`verification failed: rows changed since the cut-over differ between \`${names.original}\` and `
           + `\`${names.shadow}\` (a value changed in conversion?). Nothing was swapped.`);
       }
     }
