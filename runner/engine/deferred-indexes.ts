@@ -34,7 +34,11 @@ export async function dropDeferrableIndexes(conn: Connection, names: TableNames,
     const m = INDEX_LINE.exec(line);
     if (!m) continue;
     const name = m[2].replace(/``/g, '`');
-    if (name === mapping.key.newIndex) continue;
+    if (name === mapping.key.newIndex) {
+      // Re-added indexes come after the ones kept: only when the kept key comes first is the order native.
+      if (deferred.names.length > 0) return undefined;
+      continue;
+    }
     const index = shadow.indexes.find((i) => i.name === name);
     const plain = (m[1] === 'KEY' || m[1] === 'UNIQUE KEY') && index && !index.columns.some((c) => generated.has(c));
     if (!plain) return undefined;

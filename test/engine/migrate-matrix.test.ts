@@ -50,6 +50,14 @@ const cases: MigrationCase[] = [
     overrides: { code: uniqueCode },
   },
   {
+    // The old key becomes a secondary unique key after another unique key: the rebuilt index order
+    // must still match a native ALTER.
+    name: 'primary key moves, the old key stays unique',
+    create: 'CREATE TABLE {t} (id INT NOT NULL, code VARCHAR(40) NOT NULL, v INT NULL, PRIMARY KEY (id), UNIQUE KEY uk_code (code))',
+    alter: 'DROP PRIMARY KEY, ADD PRIMARY KEY (code), ADD UNIQUE KEY uk_id (id), ADD KEY k_v (v)',
+    overrides: { code: uniqueCode },
+  },
+  {
     name: 'generated columns are never written',
     create: `CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, price DECIMAL(10,2) NOT NULL, qty INT NOT NULL,
       total DECIMAL(14,2) AS (price * qty) STORED, label VARCHAR(60) AS (CONCAT('q', qty)) VIRTUAL)`,
