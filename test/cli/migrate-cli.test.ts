@@ -106,6 +106,22 @@ describe('schemabot migrate (CLI)', () => {
     await conn.end();
   });
 
+  it('migrates a table whose name has a slash, with its default flag file', async () => {
+    const { conn, dsn, target } = await freshDatabase('cli');
+    await conn.query('CREATE TABLE `a/b` (id INT PRIMARY KEY, v INT)');
+    await conn.query('INSERT INTO `a/b` SELECT seq, seq FROM seq_1_to_300');
+    const flag = `.schemabot-${target.database}-a_b.postpone`;
+    const run = await schemabot(['migrate', '--dsn', dsn, '--table', 'a/b', '--alter', 'MODIFY v BIGINT', '--postpone-cutover'],
+      async (stderr) => {
+        while (!/until cut-over is released/.test(stderr())) await new Promise((r) => setTimeout(r, 50));
+        rmSync(flag);
+      });
+    expect(run.code).toBe(0);
+    const [[col]] = await conn.query<RowDataPacket[]>('SHOW COLUMNS FROM `a/b` LIKE ?', ['v']);
+    expect(col.Type).toBe('bigint(20)');
+    await conn.end();
+  });
+
   it('on SIGINT aborts, removes its helper tables and leaves the table untouched', async () => {
     const { conn, dsn } = await freshDatabase('cli');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
