@@ -52,6 +52,15 @@ export function parseSchemaFile(path: string, text: string): SchemaFile | Schema
   if (header[2]) {
     return { path, line: statementLine, message: 'use an unqualified table name: the schema comes from the target database' };
   }
+  // Schema files come from pull requests: only a plain definition may reach the server, never a query
+  // (CREATE … SELECT can read other schemas through an error message) or a copy of another table.
+  const afterName = header.index + header[0].length;
+  const select = /\bSELECT\b/i.exec(masked.replace(/`(?:[^`]|``)*`/g, (quoted) => ' '.repeat(quoted.length)));
+  const at = select ? select.index : /^\s*\(?\s*LIKE\b/i.test(masked.slice(afterName)) ? afterName : -1;
+  if (at >= 0) {
+    return { path, line: masked.slice(0, at).split('\n').length,
+      message: 'only a plain CREATE TABLE definition is allowed (no SELECT, no LIKE another table)' };
+  }
 
   const file: SchemaFile = {
     path, table: unquoteIdent(header[1]), sql: text.trimEnd().replace(/;$/, ''), statementLine,

@@ -38,6 +38,9 @@ export class Workspace {
     await this.conn.query(`USE ${quoteIdent(this.schema)}`);
     // Tables may reference each other in any order.
     await this.conn.query('SET SESSION foreign_key_checks = 0');
+    // Statements from pull requests must not run for as long as their author likes (MariaDB; MySQL
+    // has no such limit for DDL, where the refusal of queries in schema files is what holds).
+    await this.conn.query('SET SESSION max_statement_time = 10').catch(() => undefined);
   }
 
   /** Executes each file's CREATE TABLE; a failure is reported at the file line the server names. */

@@ -108,6 +108,24 @@ describe('plan: lint, impact and rendering', () => {
     });
   });
 
+  it('never runs a query from a schema file: no data read through an error, no copy of another table', async () => {
+    await withPlanFixture(['CREATE TABLE creds (v VARCHAR(40) PRIMARY KEY)', "INSERT INTO creds VALUES ('TopSecretValue')",
+      'CREATE TABLE users (id INT PRIMARY KEY)'], {
+      creds: 'CREATE TABLE creds (v VARCHAR(40) PRIMARY KEY)',
+      users: 'CREATE TABLE users (id INT PRIMARY KEY)',
+      leak: 'CREATE TABLE leak (id INT PRIMARY KEY)\nSELECT 1 AS id FROM DUAL WHERE EXTRACTVALUE(1, CONCAT(0x7e, (SELECT v FROM creds LIMIT 1))) IS NOT NULL',
+      slow: 'CREATE TABLE slow (id INT PRIMARY KEY) AS SELECT SLEEP(30) AS id',
+      copy: 'CREATE TABLE copy LIKE creds',
+      copy2: 'CREATE TABLE copy2 (LIKE creds)',
+    }, async (fixture) => {
+      const plan = await fixture.plan();
+      expect(plan.errors.map((e) => [e.path, e.line])).toEqual([['copy.sql', 1], ['copy2.sql', 1], ['leak.sql', 2], ['slow.sql', 1]]);
+      for (const error of plan.errors) expect(error.message).toMatch(/only a plain CREATE TABLE definition/);
+      expect(JSON.stringify(plan)).not.toContain('TopSecretValue');
+      expect(plan.changes).toEqual([]);
+    });
+  });
+
   it('maps columns and indexes of the same name to their own lines; suppressions above CREATE TABLE count', async () => {
     await withPlanFixture(['CREATE TABLE t (email VARCHAR(100) NOT NULL)'], {
       t: '-- schemabot:ignore SB301 legacy table, key comes with the rewrite\nCREATE TABLE t (\n  email VARCHAR(50) NOT NULL,\n  UNIQUE KEY email (email)\n)',
