@@ -65,10 +65,20 @@ function autoIncrementOf(createTable: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export async function dropSentry(ctrl: Connection, names: TableNames): Promise<void> {
+/** What stands at the kept original's name: nothing, an empty cut-over sentry, or a table. */
+async function keptKind(ctrl: Connection, names: TableNames): Promise<'none' | 'sentry' | 'table'> {
   const [rows] = await ctrl.query<RowDataPacket[]>(
     'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
-  if (rows.length > 0 && rows[0].TABLE_COMMENT === SENTRY_COMMENT) await ctrl.query(`DROP TABLE ${quoteIdent(names.old)}`);
+  return rows.length === 0 ? 'none' : rows[0].TABLE_COMMENT === SENTRY_COMMENT ? 'sentry' : 'table';
+}
+
+export async function dropSentry(ctrl: Connection, names: TableNames): Promise<void> {
+  if ((await keptKind(ctrl, names)) === 'sentry') await ctrl.query(`DROP TABLE ${quoteIdent(names.old)}`);
+}
+
+/** Whether the RENAME happened: the shadow's name is gone and the original stands aside. */
+export async function swapHappened(ctrl: Connection, names: TableNames): Promise<boolean> {
+  return !(await tableExists(ctrl, names.schema, names.shadow)) && (await keptKind(ctrl, names)) === 'table';
 }
 
 async function poll(what: string, timeoutMs: number, rename: Promise<unknown>, done: () => Promise<boolean>): Promise<void> {
@@ -267,7 +277,7 @@ export async function cutOver(target: ConnectionTarget, ctrl: Connection, unorde
     for (const holder of holders) await holder.query('UNLOCK TABLES').catch(() => undefined);
     if (rename) await rename.catch(() => undefined);
     // The shadow tables' names are gone exactly when the RENAME happened (all or none).
-    const renamed = await tableExists(ctrl, schema, parts[0].names.shadow).then((exists) => !exists, () => false);
+    const renamed = await swapHappened(ctrl, parts[0].names).catch(() => false);
     if (renamed) {
       // The RENAME completed after all; everything was drained and verified before the sentries went.
       return { stallMs: performance.now() - lockedAt, drainedRows };

@@ -9,7 +9,8 @@ import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { isInterruption, MigrationFailed, MigrationInterrupted } from '../engine/errors.ts';
 import { showCreateTable, tableExists } from '../engine/table-info.ts';
-import { droppedTableName, SENTRY_COMMENT, swapBackNames, tableNames } from '../engine/table-names.ts';
+import { swapHappened } from '../engine/cut-over.ts';
+import { droppedTableName, swapBackNames, tableNames } from '../engine/table-names.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
 import { alterWithAlgorithm } from '../schema/verify-changes.ts';
 import type { MigrationStage, WorkerObserver } from './deploy-model.ts';
@@ -202,11 +203,7 @@ export class DeployRunner {
       return helpers !== undefined
         && comparableCreateTable(await showCreateTable(ctrl, m.table)) === comparableCreateTable(helpers.shadowDefinition);
     }
-    const names = tableNames(this.target.database, m.table);
-    if (await tableExists(ctrl, names.schema, names.shadow)) return false;
-    const [rows] = await ctrl.query<RowDataPacket[]>(
-      'SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [names.schema, names.old]);
-    return rows.length > 0 && rows[0].TABLE_COMMENT !== SENTRY_COMMENT;
+    return swapHappened(ctrl, tableNames(this.target.database, m.table));
   }
 
   /**

@@ -6,7 +6,7 @@ import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import { runOnlineMigration } from '../../runner/engine/online-migration.ts';
 import { readTableInfo } from '../../runner/engine/table-info.ts';
 import { freshDatabase } from '../support/database.ts';
-import { manualGate } from '../support/manual-gate.ts';
+import { postponedMigration } from '../support/manual-gate.ts';
 import { seedTable } from '../support/migration-case.ts';
 import { definitionOf, tableRows, twinWorkload } from '../support/twin-workload.ts';
 
@@ -63,9 +63,7 @@ describe('cut-over', () => {
     const { target, conn } = await freshDatabase('cutover');
     await conn.query('CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT)');
     await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_1000');
-    const { gate, reached, release } = manualGate();
-    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate });
-    await reached;
+    const { migration, release } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
     await conn.query('UPDATE t SET v = -v WHERE id <= 10');
     await conn.query('INSERT INTO t VALUES (5000, 5000)');
     await new Promise((r) => setTimeout(r, 300));
@@ -122,10 +120,8 @@ describe('cut-over', () => {
     const load = new WriteLoad(target, 4, twinWorkload({ table: info, twin: 't_twin', keyColumns: ['id'], keyChanges: true, seed: 8 }));
     await load.start();
     const backup = await (await import('../../runner/db/connect.ts')).connect(target);
-    const { gate, reached, release } = manualGate();
     const alter = 'ADD COLUMN extra INT NOT NULL DEFAULT 42';
-    const migration = runOnlineMigration({ target, table: 't', alter, postponeCutover: gate, lockWaitSeconds: 2 });
-    await reached;
+    const { migration, release } = await postponedMigration({ target, table: 't', alter, lockWaitSeconds: 2 });
     // Like `mariadb-dump --single-transaction` reaching the shadow table just before the swap.
     await backup.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
     await backup.query('SELECT COUNT(*) FROM t__gho');
@@ -148,9 +144,7 @@ describe('cut-over', () => {
     const [[{ old }]] = await conn.query<RowDataPacket[]>('SELECT @@global.wait_timeout AS old');
     await conn.query('SET GLOBAL wait_timeout = 2');
     try {
-      const { gate, reached, release } = manualGate();
-      const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate });
-      await reached;
+      const { migration, release } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
       await new Promise((r) => setTimeout(r, 4_000));
       await conn.query('UPDATE t SET v = 0 WHERE id = 1');
       release();

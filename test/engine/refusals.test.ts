@@ -7,7 +7,7 @@ import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import { MigrationFailed, MigrationRefused } from '../../runner/engine/errors.ts';
 import { runOnlineMigration, type MigrationOptions } from '../../runner/engine/online-migration.ts';
 import { freshDatabase } from '../support/database.ts';
-import { manualGate } from '../support/manual-gate.ts';
+import { postponedMigration } from '../support/manual-gate.ts';
 import { definitionOf, tableRows } from '../support/twin-workload.ts';
 
 async function fingerprint(conn: Connection, table: string) {
@@ -148,10 +148,8 @@ describe('refusals leave the table untouched', () => {
     const { target, conn } = await freshDatabase('refusal');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query(seed(500, 'seq'));
-    const { gate, reached } = manualGate();
-    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate })
-      .then(() => undefined, (e: Error) => e);
-    await reached;
+    const { migration: run } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
+    const migration = run.then(() => undefined, (e: Error) => e);
     await conn.query('ALTER TABLE t ADD COLUMN sneaky INT');
     const err = await migration;
     expect(err).toBeInstanceOf(MigrationFailed);
@@ -166,10 +164,8 @@ describe('refusals leave the table untouched', () => {
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query(seed(500, 'seq'));
     const before = await fingerprint(conn, 't');
-    const { gate, reached, release } = manualGate();
-    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate })
-      .then(() => undefined, (e: Error) => e);
-    await reached;
+    const { migration: run, release } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
+    const migration = run.then(() => undefined, (e: Error) => e);
     await conn.query('CREATE TRIGGER trg_late BEFORE INSERT ON t FOR EACH ROW SET NEW.v = NEW.v + 1');
     release();
     const err = await migration;
@@ -185,9 +181,7 @@ describe('refusals leave the table untouched', () => {
     const { target, conn } = await freshDatabase('refusal');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query(seed(500, 'seq'));
-    const { gate, reached, release } = manualGate();
-    const first = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate });
-    await reached;
+    const { migration: first, release } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
     await expect(runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT' })).rejects.toThrow(/another migration is running on `t`/);
     release();
     await first;
@@ -200,9 +194,8 @@ describe('refusals leave the table untouched', () => {
     const { target, conn } = await freshDatabase('refusal');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query(seed(500, 'seq'));
-    const { gate, reached } = manualGate();
-    const first = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate }).then(() => undefined, (e: Error) => e);
-    await reached;
+    const { migration: run } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
+    const first = run.then(() => undefined, (e: Error) => e);
     // The connection holding the first run's lock dies (a DBA's KILL, a proxy timeout).
     const [[{ holder }]] = await conn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) AS holder',
       [`schemabot:${createHash('sha1').update(`${target.database}.t`).digest('hex')}`]);
@@ -245,10 +238,8 @@ describe('refusals leave the table untouched', () => {
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query(seed(200, 'seq'));
     const before = await fingerprint(conn, 't');
-    const { gate, reached, release } = manualGate();
-    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate })
-      .then(() => undefined, (e: Error) => e);
-    await reached;
+    const { migration: run, release } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
+    const migration = run.then(() => undefined, (e: Error) => e);
     await conn.query("SET SESSION binlog_format = 'STATEMENT'");
     await conn.query('UPDATE t SET v = v + 1 WHERE id = 3');
     await conn.query("SET SESSION binlog_format = 'ROW'");

@@ -9,7 +9,7 @@ import { startEmbeddedServer } from '../../runner/embedded/mariadb.ts';
 import { runOnlineMigration } from '../../runner/engine/online-migration.ts';
 import type { ProgressSink, ProgressSnapshot } from '../../runner/engine/progress.ts';
 import { freshDatabase } from '../support/database.ts';
-import { manualGate } from '../support/manual-gate.ts';
+import { postponedMigration } from '../support/manual-gate.ts';
 
 function recordingProgress(): ProgressSink & { snapshots: ProgressSnapshot[] } {
   const snapshots: ProgressSnapshot[] = [];
@@ -98,10 +98,8 @@ describe('throttling', () => {
     const { target, conn } = await freshDatabase('lag');
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
     await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_1000');
-    const { gate, reached, release } = manualGate();
     const progress = recordingProgress();
-    const migration = runOnlineMigration({ target, table: 't', alter: 'MODIFY v BIGINT', postponeCutover: gate, progress });
-    await reached;
+    const { migration, release } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT', progress });
     // Someone holds a row of the shadow table: the applier waits on it, heartbeats keep coming.
     const blocker = await connect(target);
     await blocker.query('BEGIN');
