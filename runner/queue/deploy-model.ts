@@ -113,6 +113,13 @@ export interface ListFilter {
   limit?: number;
 }
 
+/** A compare-and-set on a deploy's `external` object: `set` merges (null removes a key) only if `expect` holds. */
+export interface ExternalPatch {
+  set: Record<string, unknown>;
+  /** Key → value it must hold now (null: must be absent). */
+  expect?: Record<string, unknown>;
+}
+
 export type DeployCommand = 'cutover' | 'pause' | 'resume' | 'abort' | 'revert';
 
 /** What the HTTP API and the CLI verbs call. Errors: BadInput (400), NotFound (404), WrongState (409). */
@@ -125,6 +132,8 @@ export interface RunnerService {
   /** What reverting the deploy now would cost, one line each; refuses (400/409) what cannot be reverted. */
   revertImpact(id: string): Promise<string[]>;
   command(id: string, command: DeployCommand, actor: string): Promise<DeployView>;
+  /** Applies the patch if its expectations hold; `applied: false` returns the deploy as it is. */
+  patchExternal(id: string, patch: ExternalPatch): Promise<{ applied: boolean; deploy: DeployView }>;
   targets(): string[];
 }
 

@@ -13,7 +13,7 @@ import { planSchema, type Plan, type PlannedChange } from '../schema/planner.ts'
 import { renderPlanMarkdown } from '../schema/render-markdown.ts';
 import {
   BadInput, NotFound, SCHEMA_FILE_NAME, silentObserver, WrongState, type DeployCommand, type DeployEvent, type DeployView, type ListFilter, type PlanRequest,
-  type RunnerService, type SubmitRequest, type WorkerObserver,
+  type ExternalPatch, type RunnerService, type SubmitRequest, type WorkerObserver,
 } from './deploy-model.ts';
 import type { MigrationTuning } from './migration-driver.ts';
 import { revertImpact } from './revert-impact.ts';
@@ -212,6 +212,13 @@ export class DeployService implements RunnerService {
     await store.requestCommand(number, command, actor);
     if (impact) await store.addEvent(number, undefined, actor, 'revert-impact', impact.join('\n'));
     return store.view(number, target);
+  }
+
+  async patchExternal(id: string, patch: ExternalPatch): Promise<{ applied: boolean; deploy: DeployView }> {
+    const { target, number } = this.parseId(id);
+    const store = await this.store(target);
+    const { applied } = await store.patchExternal(number, patch.set, patch.expect ?? {});
+    return { applied, deploy: await store.view(number, target) };
   }
 
   async revertImpact(id: string): Promise<string[]> {

@@ -2,6 +2,7 @@
 // their migrations, the append-only event log, checkpoints, and tables kept for revert or retention.
 // A transition is an UPDATE whose WHERE names the states it may leave (0 rows: it does not apply),
 // and every write by a worker names its lease token, so a runner that lost its lease changes nothing.
+import { isDeepStrictEqual } from 'node:util';
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { losslessOptions } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
@@ -13,9 +14,12 @@ import { isRetryable } from '../engine/mysql-errors.ts';
 import { backoff } from '../engine/retry.ts';
 import type { ProgressSnapshot } from '../engine/progress.ts';
 import {
-  ACTIVE_STATES, NotFound, WrongState, type ChangeMethod, type CutoverMode, type DeployCommand, type DeployEvent, type DeployState,
+  ACTIVE_STATES, BadInput, NotFound, WrongState, type ChangeMethod, type CutoverMode, type DeployCommand, type DeployEvent, type DeployState,
   type DeployView, type ListFilter, type MigrationStage, type MigrationView,
 } from './deploy-model.ts';
+
+/** The `external` object is the client's bookkeeping (ids of its comments, check runs…), not a document store. */
+const MAX_EXTERNAL_BYTES = 16 * 1024;
 
 export interface NewMigration {
   table: string;
@@ -287,6 +291,43 @@ export class StateStore {
       }
       await this.insertEvent(conn, id, undefined, actor, `${command}-requested`, `${command} requested by ${actor}`);
       await conn.query('COMMIT');
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
+
+  /**
+   * Merges `patch` into the deploy's `external` object (a null value removes its key), only if each
+   * key of `expect` holds that value now (null: absent). Returns whether it applied and the object
+   * as it stands. The check and the write share one transaction: two callers cannot both win.
+   */
+  async patchExternal(id: number, patch: Record<string, unknown>, expect: Record<string, unknown>): Promise<{ applied: boolean; external: Record<string, unknown> }> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.query('BEGIN');
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT external FROM ${this.s}.deploys WHERE id = ? AND database_name = ? FOR UPDATE`, [id, this.database]);
+      if (rows.length === 0) throw new NotFound(`no deploy ${id} on this target`);
+      const current = JSON.parse(rows[0].external) as Record<string, unknown>;
+      const matches = Object.entries(expect).every(([key, value]) => isDeepStrictEqual(current[key] ?? null, value));
+      if (!matches) {
+        await conn.query('ROLLBACK');
+        return { applied: false, external: current };
+      }
+      const merged = { ...current };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === null) delete merged[key];
+        else merged[key] = value;
+      }
+      const text = JSON.stringify(merged);
+      if (Buffer.byteLength(text) > MAX_EXTERNAL_BYTES) throw new BadInput(`external metadata would grow past ${MAX_EXTERNAL_BYTES} bytes`);
+      // updated_at tracks the deploy's progress, not its metadata.
+      await conn.query(`UPDATE ${this.s}.deploys SET external = ?, updated_at = updated_at WHERE id = ?`, [text, id]);
+      await conn.query('COMMIT');
+      return { applied: true, external: merged };
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);
       throw err;

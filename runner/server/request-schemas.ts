@@ -47,6 +47,16 @@ export const commandBody = {
   properties: { actor },
 } as const;
 
+export const externalPatchBody = {
+  type: 'object',
+  required: ['set'],
+  additionalProperties: false,
+  properties: {
+    set: { type: 'object', maxProperties: 100, propertyNames: { pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+    expect: { type: 'object', maxProperties: 100 },
+  },
+} as const;
+
 export const deployParams = {
   type: 'object',
   required: ['id'],

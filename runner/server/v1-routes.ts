@@ -1,10 +1,10 @@
 // The /v1 routes: each validates its input (schemas, the list query), makes one service call and
 // returns its result. Errors are thrown, never mapped here: http-server.ts maps them in one place.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { CutoverMode, DeployCommand, RunnerService } from '../queue/deploy-model.ts';
+import type { CutoverMode, DeployCommand, ExternalPatch, RunnerService } from '../queue/deploy-model.ts';
 import { actorOf } from './auth.ts';
 import { listFilter } from './list-filter.ts';
-import { commandBody, deployParams, planBody, submitBody } from './request-schemas.ts';
+import { commandBody, deployParams, externalPatchBody, planBody, submitBody } from './request-schemas.ts';
 
 type Files = Record<string, string>;
 
@@ -58,6 +58,18 @@ export function registerV1Routes(app: FastifyInstance, service: RunnerService): 
     '/v1/deploys/:id/revert-impact', { schema: { params: deployParams } },
     async (request) => ({ impact: await service.revertImpact(request.params.id) }),
   );
+
+  // 200 with the deploy when the patch applied; 409 with it (as `deploy`) when `expect` did not hold.
+  app.patch<{ Params: { id: string }; Body: ExternalPatch }>(
+    '/v1/deploys/:id/external', { schema: { params: deployParams, body: externalPatchBody } },
+    async (request, reply) => {
+      const { applied, deploy } = await service.patchExternal(request.params.id, request.body);
+      if (applied) return deploy;
+      return reply.code(409).send({ error: { code: 'external-changed', message: 'the deploy\'s external metadata no longer holds the expected values' }, deploy });
+    },
+  );
+
+  app.get('/v1/targets', async () => ({ targets: service.targets() }));
 
   for (const command of COMMANDS) {
     app.post<{ Params: { id: string }; Body: { actor?: string } | null | undefined }>(

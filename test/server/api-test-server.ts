@@ -9,6 +9,8 @@ import { createMetrics, type RunnerMetrics } from '../../runner/server/metrics.t
 
 export interface ApiHarness {
   service: DeployService;
+  /** http://127.0.0.1:<port> */
+  url: string;
   metrics: RunnerMetrics;
   logs: string[];
   responses: string[];
@@ -36,7 +38,7 @@ export async function startApi(options: {
   const defaultToken = options.tokens[0].value;
 
   return {
-    service, metrics, logs, responses,
+    service, metrics, logs, responses, url: base,
     async call(method, path, { token = defaultToken, body, raw } = {}) {
       const headers: Record<string, string> = {};
       if (token !== null) headers.authorization = `Bearer ${token}`;
