@@ -8,7 +8,7 @@ import type { CheckpointPort } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { isInterruption, MigrationFailed } from './errors.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import { mysqlErrno } from './mysql-errors.ts';
+import { mysqlErrno } from '../db/mysql-errors.ts';
 import { inTransferTransaction, transferFailure, transferRows, transferRowsThroughClient } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 

@@ -5,7 +5,7 @@ import type { ConnectionTarget } from '../db/dsn.ts';
 import { IDENT, unquoteIdent } from '../db/quote.ts';
 import { maskSql } from '../db/sql-text.ts';
 import { MigrationInterrupted } from './errors.ts';
-import { isConnectionLoss } from './mysql-errors.ts';
+import { isConnectionLoss } from '../db/mysql-errors.ts';
 
 export type Row = Record<string, unknown>;
 

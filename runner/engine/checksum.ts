@@ -7,7 +7,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent } from '../db/quote.ts';
 import type { ColumnMapping, SharedColumn } from './column-mapping.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
-import type { ColumnInfo } from './table-info.ts';
+import type { ColumnInfo } from '../db/table-info.ts';
 
 export interface TableChecksum {
   rows: number;

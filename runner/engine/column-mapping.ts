@@ -1,7 +1,7 @@
 // How rows move from the original table to the shadow table: which columns are shared (by name or
 // explicit rename), which are dropped, and which unique key identifies a row in both.
 import { MigrationRefused } from './errors.ts';
-import type { ColumnInfo, IndexInfo, TableInfo } from './table-info.ts';
+import type { ColumnInfo, IndexInfo, TableInfo } from '../db/table-info.ts';
 
 export interface SharedColumn {
   old: ColumnInfo;

@@ -29,9 +29,9 @@ import { writeMarker } from './changelog.ts';
 import { keyImages, rowImageExpressions } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed, NotRetryable } from './errors.ts';
-import { isRetryable } from './mysql-errors.ts';
+import { isRetryable } from '../db/mysql-errors.ts';
 import type { KeyValues } from './key-sql.ts';
-import { listTriggers, showCreateTable, tableExists } from './table-info.ts';
+import { listTriggers, showCreateTable, tableExists } from '../db/table-info.ts';
 import { SENTRY_COMMENT, type TableNames } from './table-names.ts';
 
 

@@ -9,9 +9,9 @@ import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
-import { mysqlErrno } from './mysql-errors.ts';
+import { mysqlErrno } from '../db/mysql-errors.ts';
 import { uniqueKeyViolation } from './row-transfer.ts';
-import { showCreateTable, type TableInfo } from './table-info.ts';
+import { showCreateTable, type TableInfo } from '../db/table-info.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
 import type { TableNames } from './table-names.ts';
 

@@ -1,4 +1,4 @@
-import { isConnectionLoss } from './mysql-errors.ts';
+import { isConnectionLoss } from '../db/mysql-errors.ts';
 
 /** The migration was refused before anything changed: the original table is untouched. */
 export class MigrationRefused extends Error {

@@ -17,7 +17,7 @@ import { CutOverAuditFailed, isInterruption, MigrationFailed, MigrationInterrupt
 import { checkBinlog, checkTable } from './preflight.ts';
 import { silentProgress, type MigrationState, type ProgressSink, type ProgressSnapshot } from './progress.ts';
 import { RowCopier } from './row-copier.ts';
-import { readTableInfo, showCreateTable, tableExists, type TableInfo } from './table-info.ts';
+import { readTableInfo, showCreateTable, tableExists, type TableInfo } from '../db/table-info.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
 import { swapBackNames, tableNames, type TableNames } from './table-names.ts';
 import { Throttler } from './throttler.ts';

@@ -2,8 +2,8 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { dropSentry } from './cut-over.ts';
 import { MigrationRefused } from './errors.ts';
-import { mysqlErrno } from './mysql-errors.ts';
-import { listForeignKeys, listTriggers, tableExists } from './table-info.ts';
+import { mysqlErrno } from '../db/mysql-errors.ts';
+import { listForeignKeys, listTriggers, tableExists } from '../db/table-info.ts';
 import type { TableNames } from './table-names.ts';
 
 const REQUIRED_BINLOG: Array<[string, string, string]> = [

@@ -6,7 +6,7 @@ import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { CheckpointPort, CopyProgress } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
-import { mysqlErrno } from './mysql-errors.ts';
+import { mysqlErrno } from '../db/mysql-errors.ts';
 import { inTransferTransaction, transferFailure, transferRows, uniqueKeyViolation } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 

@@ -6,7 +6,7 @@ import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { isInterruption, MigrationFailed } from './errors.ts';
-import { isDataError, isRetryable, isSharedKeyRace } from './mysql-errors.ts';
+import { isDataError, isRetryable, isSharedKeyRace } from '../db/mysql-errors.ts';
 import { backoff } from './retry.ts';
 import type { TableNames } from './table-names.ts';
 

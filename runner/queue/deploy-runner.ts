@@ -8,7 +8,7 @@ import { connect } from '../db/connect.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { isInterruption, MigrationFailed, MigrationInterrupted } from '../engine/errors.ts';
-import { showCreateTable, tableExists } from '../engine/table-info.ts';
+import { showCreateTable, tableExists } from '../db/table-info.ts';
 import { swapHappened } from '../engine/cut-over.ts';
 import { droppedTableName, swapBackNames, tableNames } from '../engine/table-names.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';

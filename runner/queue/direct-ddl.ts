@@ -3,7 +3,7 @@
 // table behind itself, so each attempt waits only briefly, and attempts are spread out with backoff.
 import type { Connection } from 'mysql2/promise';
 import { MigrationFailed } from '../engine/errors.ts';
-import { isConnectionLoss, mysqlErrno } from '../engine/mysql-errors.ts';
+import { isConnectionLoss, mysqlErrno } from '../db/mysql-errors.ts';
 
 /** Seconds an attempt may wait for the lock: what writers may be queued behind it. */
 const LOCK_WAIT_SECONDS = 2;

@@ -5,7 +5,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import { analyzeAlter } from '../engine/alter-text.ts';
 import { buildColumnMapping } from '../engine/column-mapping.ts';
-import { readTableInfo, tableExists, type TableInfo } from '../engine/table-info.ts';
+import { readTableInfo, tableExists, type TableInfo } from '../db/table-info.ts';
 import { droppedTableName, tableNames } from '../engine/table-names.ts';
 import { BadInput } from './deploy-model.ts';
 import type { MigrationRow } from './state-store.ts';

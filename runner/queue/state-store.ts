@@ -10,7 +10,7 @@ import { quoteIdent } from '../db/quote.ts';
 import type { BinlogPosition } from '../engine/binlog-streamer.ts';
 import { decodeKey, encodeKey, type CheckpointPort, type CopyProgress, type ResumePoint } from '../engine/checkpoint.ts';
 import { MigrationInterrupted } from '../engine/errors.ts';
-import { isRetryable } from '../engine/mysql-errors.ts';
+import { isRetryable } from '../db/mysql-errors.ts';
 import { backoff } from '../engine/retry.ts';
 import type { ProgressSnapshot } from '../engine/progress.ts';
 import {

@@ -2,7 +2,7 @@
 // rebuild, and an ETA from a copy rate measured on this server with a sample of the table's own rows.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
-import { readTableInfo } from '../engine/table-info.ts';
+import { readTableInfo } from '../db/table-info.ts';
 import type { TableChange } from './diff.ts';
 import type { Algorithm } from './verify-changes.ts';
 

@@ -4,8 +4,8 @@
 // otherwise a table copy (which schemabot runs as an online migration).
 import type { Connection } from 'mysql2/promise';
 import { quoteIdent } from '../db/quote.ts';
-import { mysqlErrno } from '../engine/mysql-errors.ts';
-import { showCreateTable } from '../engine/table-info.ts';
+import { mysqlErrno } from '../db/mysql-errors.ts';
+import { showCreateTable } from '../db/table-info.ts';
 import type { TableChange } from './diff.ts';
 import { schemaDefaultsClause, type SchemaDefaults } from './workspace.ts';
 import { comparableCreateTable } from './table-model.ts';

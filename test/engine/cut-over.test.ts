@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import { runOnlineMigration } from '../../runner/engine/online-migration.ts';
-import { readTableInfo } from '../../runner/engine/table-info.ts';
+import { readTableInfo } from '../../runner/db/table-info.ts';
 import { freshDatabase } from '../support/database.ts';
 import { postponedMigration } from '../support/manual-gate.ts';
 import { seedTable } from '../support/migration-case.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../runner/db/connect.ts';
 import { parseDsn } from '../../runner/db/dsn.ts';
 import { WriteLoad } from '../../runner/embedded/write-load.ts';
-import { readTableInfo } from '../../runner/engine/table-info.ts';
+import { readTableInfo } from '../../runner/db/table-info.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
 import { freshDatabase, serverDsn } from '../support/database.ts';
 import { NATIVE_ALTER, printDeploys, TABLE_SQL, waitForDeploy, WIDENED } from '../support/deploy-fixture.ts';

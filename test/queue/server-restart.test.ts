@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../runner/db/connect.ts';
 import { parseDsn } from '../../runner/db/dsn.ts';
 import { startEmbeddedServer } from '../../runner/embedded/mariadb.ts';
-import { readTableInfo } from '../../runner/engine/table-info.ts';
+import { readTableInfo } from '../../runner/db/table-info.ts';
 import type { DeployView } from '../../runner/queue/deploy-model.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
 import { NATIVE_ALTER, printDeploys, TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';

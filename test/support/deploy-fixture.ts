@@ -6,7 +6,7 @@ import { afterEach, beforeEach } from 'vitest';
 import type { ConnectionTarget } from '../../runner/db/dsn.ts';
 import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import type { DeployState, DeployView, RunnerService } from '../../runner/queue/deploy-model.ts';
-import { readTableInfo } from '../../runner/engine/table-info.ts';
+import { readTableInfo } from '../../runner/db/table-info.ts';
 import { freshDatabase } from './database.ts';
 import { seedTable } from './migration-case.ts';
 import { definitionOf, tableRows, twinWorkload } from './twin-workload.ts';

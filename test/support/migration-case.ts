@@ -5,7 +5,7 @@ import type { ConnectionTarget } from '../../runner/db/dsn.ts';
 import { quoteIdent, quoteList } from '../../runner/db/quote.ts';
 import { WriteLoad } from '../../runner/embedded/write-load.ts';
 import { runOnlineMigration, type CutOverGate, type MigrationOptions, type MigrationResult } from '../../runner/engine/online-migration.ts';
-import { readTableInfo, type TableInfo } from '../../runner/engine/table-info.ts';
+import { readTableInfo, type TableInfo } from '../../runner/db/table-info.ts';
 import { freshDatabase } from './database.ts';
 import { randomValue, seededRandom } from './random-values.ts';
 import { definitionOf, tableRows, twinWorkload, type ValueOverrides } from './twin-workload.ts';

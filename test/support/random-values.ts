@@ -1,6 +1,6 @@
 // Random values that fit a column's type, reaching into the awkward corners: extremes, NULLs, zero
 // dates, multi-byte text, quotes, zero bytes.
-import type { ColumnInfo } from '../../runner/engine/table-info.ts';
+import type { ColumnInfo } from '../../runner/db/table-info.ts';
 
 export type Random = () => number;
 

@@ -4,7 +4,7 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { WriteOperation } from '../../runner/embedded/write-load.ts';
 import { quoteIdent, quoteList } from '../../runner/db/quote.ts';
-import type { ColumnInfo, TableInfo } from '../../runner/engine/table-info.ts';
+import type { ColumnInfo, TableInfo } from '../../runner/db/table-info.ts';
 import { comparableCreateTable } from '../../runner/schema/table-model.ts';
 import { randomValue, seededRandom, type Random } from './random-values.ts';
 

@@ -1,5 +1,5 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { quoteIdent } from '../db/quote.ts';
+import { quoteIdent } from './quote.ts';
 
 export interface ColumnInfo {
   name: string;
