@@ -1,0 +1,79 @@
+// Reads what the App needs from a repository through the REST API, with every size and count bounded
+// (the contents are untrusted): the configuration file, the paths a pull request touches, and the
+// schema files of a directory at a commit.
+import type { ProbotOctokit } from 'probot';
+import { CONFIG_PATH, ConfigError } from './repo-config.ts';
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+/** Names the runner accepts: `name.sql` files, and the directory's own lint settings. */
+const SCHEMA_FILE = /^(?:[A-Za-z0-9_.-]{1,128}\.sql|\.schemabot\.ya?ml)$/;
+const MAX_FILES = 1000;
+const MAX_FILE_BYTES = 512 * 1024;
+/** Head and base files travel in one plan request, which the runner caps at 2 MB. */
+const MAX_DIR_BYTES = 900 * 1024;
+const MAX_PR_FILES = 3000;
+
+/** A schema directory that cannot be planned as it is (too big, a file named so the runner refuses it). */
+export class SchemaDirError extends Error {
+  override name = 'SchemaDirError';
+}
+
+const isNotFound = (err: unknown) => (err as { status?: number }).status === 404;
+
+/** The configuration at `ref`, or undefined when the repository has none (the App then stays silent). */
+export async function readConfigText(octokit: ProbotOctokit, repo: RepoRef, ref: string): Promise<string | undefined> {
+  try {
+    const { data } = await octokit.rest.repos.getContent({ ...repo, path: CONFIG_PATH, ref });
+    if (Array.isArray(data) || data.type !== 'file') throw new ConfigError(`${CONFIG_PATH} is not a file`);
+    if (data.size > 64 * 1024) throw new ConfigError(`${CONFIG_PATH} is larger than 64 KiB`);
+    return Buffer.from(data.content ?? '', 'base64').toString('utf8');
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Every path the pull request adds, changes, removes or renames (old and new names). */
+export async function changedPaths(octokit: ProbotOctokit, repo: RepoRef, pullNumber: number): Promise<string[]> {
+  const paths: string[] = [];
+  for await (const { data } of octokit.paginate.iterator(octokit.rest.pulls.listFiles, { ...repo, pull_number: pullNumber, per_page: 100 })) {
+    for (const file of data) paths.push(file.filename, ...(file.previous_filename ? [file.previous_filename] : []));
+    if (paths.length >= MAX_PR_FILES) break;
+  }
+  return paths;
+}
+
+export function touchesDir(paths: string[], dir: string): boolean {
+  return paths.some((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'));
+}
+
+/** The directory's schema files at `ref` (name → text); an absent directory has none. */
+export async function readSchemaDir(octokit: ProbotOctokit, repo: RepoRef, dir: string, ref: string): Promise<Record<string, string>> {
+  let entries;
+  try {
+    ({ data: entries } = await octokit.rest.repos.getContent({ ...repo, path: dir, ref }));
+  } catch (err) {
+    if (isNotFound(err)) return {};
+    throw err;
+  }
+  if (!Array.isArray(entries)) throw new SchemaDirError(`${dir} is not a directory`);
+  const wanted = entries.filter((e) => e.type === 'file' && (e.name.endsWith('.sql') || SCHEMA_FILE.test(e.name)));
+  const refused = wanted.find((e) => !SCHEMA_FILE.test(e.name));
+  if (refused) throw new SchemaDirError(`${dir}/${refused.name.slice(0, 140)}: schema files are named <table>.sql (letters, digits, _ . -)`);
+  if (wanted.length > MAX_FILES) throw new SchemaDirError(`${dir} holds ${wanted.length} schema files; at most ${MAX_FILES} are planned`);
+  const big = wanted.find((e) => e.size > MAX_FILE_BYTES);
+  if (big) throw new SchemaDirError(`${dir}/${big.name} is ${big.size} bytes; a schema file may have at most ${MAX_FILE_BYTES}`);
+  const total = wanted.reduce((sum, e) => sum + e.size, 0);
+  if (total > MAX_DIR_BYTES) throw new SchemaDirError(`${dir} holds ${total} bytes of schema files; at most ${MAX_DIR_BYTES} are planned`);
+
+  const files: Record<string, string> = {};
+  for (const entry of wanted) {
+    const { data } = await octokit.rest.git.getBlob({ ...repo, file_sha: entry.sha });
+    files[entry.name] = Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
+  }
+  return files;
+}

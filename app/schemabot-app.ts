@@ -1,0 +1,131 @@
+// The App's event handlers: each checks that the event is its business (returning early, and saying
+// why in the log, when it is not), then makes one call into a module that does the work. Deploy
+// progress is not pushed from here: the reconciler brings GitHub up to date with the runners, and
+// handlers only wake it after they changed something.
+import type { Context, Probot } from 'probot';
+import { runCommand, parseCommand } from './comment-commands.ts';
+import { deploysOfCommit } from './deploy-lookup.ts';
+import { submitDeploys } from './deploy-submitter.ts';
+import { md } from './markdown.ts';
+import { isAllowed } from './permissions.ts';
+import { publishPlans } from './plan-publisher.ts';
+import { handleProtectionRule } from './protection-rules.ts';
+import { Reconciler } from './reconciler.ts';
+import type { RunnerRegistry } from './runner-registry.ts';
+
+export interface ReconcileTuning {
+  /** How often every runner's open deploys are compared with GitHub; default 5 s. */
+  intervalMs?: number;
+  /** At most one progress update per deploy this often (state changes go out at once); default 15 s. */
+  progressIntervalMs?: number;
+}
+
+export interface SchemabotOptions {
+  registry: RunnerRegistry;
+  reconcile?: ReconcileTuning;
+}
+
+type PullRequestContext = Context<'pull_request.closed'>;
+
+export function createSchemabotApp(options: SchemabotOptions): { load(app: Probot): void; stop(): Promise<void> } {
+  const { registry } = options;
+  let reconciler: Reconciler | undefined;
+
+  const plan = (context: Context, pr: { number: number; head: { sha: string }; base: { sha: string; ref: string } }) =>
+    publishPlans(context.octokit, context.repo(), { number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, baseRef: pr.base.ref }, registry, context.log);
+
+  async function merged(context: PullRequestContext): Promise<void> {
+    const { pull_request: pr, repository, installation } = context.payload;
+    if (!pr.merged || !pr.merge_commit_sha || !installation) {
+      context.log.info({ pr: pr.number }, 'closed without merging: nothing to deploy');
+      return;
+    }
+    const submitted = await submitDeploys(context.octokit, context.repo(), {
+      pr: pr.number, sha: pr.merge_commit_sha, baseRef: pr.base.ref, defaultBranch: repository.default_branch,
+      installation: installation.id, actor: pr.merged_by?.login ?? context.payload.sender?.login ?? 'unknown',
+    }, registry, context.log);
+    if (submitted) reconciler?.kick();
+  }
+
+  async function comment(context: Context<'issue_comment.created'>): Promise<void> {
+    const { comment: posted, issue, repository } = context.payload;
+    const name = parseCommand(posted.body ?? '');
+    if (!name || !issue.pull_request || context.isBot || posted.user?.type === 'Bot') return;
+    const react = (content: 'eyes' | 'rocket' | 'confused') =>
+      context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: posted.id, content }));
+    await react('eyes');
+    const result = await runCommand(name, {
+      octokit: context.octokit, repo: context.repo(), pr: issue.number, login: posted.user!.login,
+      defaultBranch: repository.default_branch, registry, log: context.log,
+    });
+    await react(result.ok ? 'rocket' : 'confused');
+    await context.octokit.rest.issues.createComment(context.issue({ body: `> /${name}\n\n${result.reply}` }));
+    if (result.ok) reconciler?.kick();
+  }
+
+  async function requestedAction(context: Context<'check_run.requested_action'>): Promise<void> {
+    const { check_run: run, requested_action: action, sender } = context.payload;
+    if (action?.identifier !== 'cutover') return;
+    const { allowed, role } = await isAllowed(context.octokit, context.repo(), sender.login, 'maintain');
+    if (!allowed) {
+      context.log.info({ login: sender.login, role }, 'cut-over button refused: needs maintain or admin');
+      await context.octokit.rest.checks.update(context.repo({
+        check_run_id: run.id, output: { title: 'Ready to cut over', summary: `${md(sender.login)} (${md(role)}) may not cut over: maintain or admin permission is needed.` },
+      }));
+      return;
+    }
+    const { owner, repo } = context.repo();
+    const found = (await deploysOfCommit(registry, `${owner}/${repo}`, run.head_sha)).find((d) => d.deploy.id === run.external_id);
+    if (!found) {
+      context.log.warn({ checkRun: run.id }, 'cut-over button: no deploy for this check run');
+      return;
+    }
+    await found.client.command(found.deploy.id, 'cutover', sender.login);
+    reconciler?.kick();
+  }
+
+  async function rerequested(context: Context<'check_run.rerequested'>): Promise<void> {
+    const { check_run: run, repository, installation, sender } = context.payload;
+    const [kind, number, baseRef] = (run.external_id ?? '').split(':');
+    if (kind === 'plan') {
+      const { data: pull } = await context.octokit.rest.pulls.get(context.repo({ pull_number: Number(number) }));
+      await plan(context, pull);
+    } else if (kind === 'submit' && installation) {
+      const submitted = await submitDeploys(context.octokit, context.repo(), {
+        pr: Number(number), sha: run.head_sha, baseRef, defaultBranch: repository.default_branch, installation: installation.id, actor: sender.login,
+      }, registry, context.log);
+      if (submitted) reconciler?.kick();
+    }
+  }
+
+  async function protectionRule(context: Context<'deployment_protection_rule.requested'>): Promise<void> {
+    const { deployment, deployment_callback_url: url, environment } = context.payload;
+    if (!deployment || !url || !environment) return;
+    const { owner, repo } = context.repo();
+    const verdict = await handleProtectionRule(context.octokit, await deploysOfCommit(registry, `${owner}/${repo}`, deployment.sha), { url, environment });
+    context.log.info({ sha: deployment.sha, environment, verdict }, 'deployment protection rule answered');
+  }
+
+  return {
+    load(app) {
+      reconciler = new Reconciler({
+        registry, log: app.log, github: (installation) => app.auth(installation),
+        intervalMs: options.reconcile?.intervalMs ?? 5_000, progressIntervalMs: options.reconcile?.progressIntervalMs ?? 15_000,
+      });
+      app.on(['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'], (context) => plan(context, context.payload.pull_request));
+      app.on('pull_request.closed', merged);
+      app.on('issue_comment.created', comment);
+      app.on('check_run.requested_action', requestedAction);
+      app.on('check_run.rerequested', rerequested);
+      app.on('check_suite.rerequested', async (context) => {
+        for (const pr of context.payload.check_suite.pull_requests) await plan(context, pr);
+      });
+      app.on('deployment_protection_rule.requested', protectionRule);
+      app.on('installation', async (context) => context.log.info({ action: context.payload.action, installation: context.payload.installation.id }, 'installation changed'));
+      reconciler.start();
+    },
+    async stop() {
+      await reconciler?.stop();
+    },
+  };
+}
