@@ -9,6 +9,7 @@ import type { Plan } from '../schema/planner.ts';
 
 export type { DeployView, DeployState, DeployEvent, MigrationView } from '../queue/deploy-model.ts';
 export type { Plan } from '../schema/planner.ts';
+export { SCHEMA_FILE_NAME } from '../queue/deploy-model.ts';
 
 export interface RunnerClientOptions {
   /** Base URL, e.g. `http://runner:8080`. */
