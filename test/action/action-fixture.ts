@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
+import { afterAll, beforeAll } from 'vitest';
 import { RunnerClient } from '../../runner/client/runner-client.ts';
 import { freshDatabase } from '../support/database.ts';
 import { startApi, type ApiHarness } from '../server/api-test-server.ts';
@@ -39,6 +40,18 @@ export async function actionFixture(options: { worker: boolean }): Promise<Actio
       await db.conn.end();
     },
   };
+}
+
+/** The fixture of a `describe` block: filled in before its first test, closed after its last. */
+export function suiteFixture(options: { worker: boolean }): ActionFixture {
+  const fx = {} as ActionFixture;
+  beforeAll(async () => {
+    Object.assign(fx, await actionFixture(options));
+  });
+  afterAll(async () => {
+    await fx.close?.();
+  });
+  return fx;
 }
 
 function git(cwd: string, ...args: string[]): string {

@@ -4,8 +4,8 @@
 // and one that never gets ready fail the job with a message naming the state; status; and the
 // App-less flow (submit on push, cutover in the gated job).
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionFixture, fakeSha, REPO, workspaceWith, type ActionFixture } from './action-fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { fakeSha, REPO, suiteFixture, workspaceWith, type ActionFixture } from './action-fixture.ts';
 import { expectTokenOnlyMasked, runAction, type ActionRun } from './action-run.ts';
 
 const ORDERS = (amount: string, extra = '') => `CREATE TABLE orders (
@@ -31,15 +31,7 @@ function pushEnv(sha: string): Record<string, string> {
 }
 
 describe('action: cutover and status, with a runner that works deploys', () => {
-  let fx: ActionFixture;
-
-  beforeAll(async () => {
-    fx = await actionFixture({ worker: true });
-  });
-
-  afterAll(async () => {
-    await fx?.close();
-  });
+  const fx = suiteFixture({ worker: true });
 
   function action(inputs: Record<string, string>, env: Record<string, string>, extra: { workspace?: string; event?: { name: string; payload: unknown } } = {}): Promise<ActionRun> {
     return runAction({ inputs: { ...fx.runnerInputs, ...inputs }, env, ...extra });
@@ -141,15 +133,7 @@ describe('action: cutover and status, with a runner that works deploys', () => {
 });
 
 describe('action: cutover timing out, with a runner whose worker is off', () => {
-  let fx: ActionFixture;
-
-  beforeAll(async () => {
-    fx = await actionFixture({ worker: false });
-  });
-
-  afterAll(async () => {
-    await fx?.close();
-  });
+  const fx = suiteFixture({ worker: false });
 
   it('fails after timeout-minutes, naming the state and progress, and leaves the deploy to the runner', async () => {
     await createOrders(fx, 100, 100);

@@ -3,8 +3,8 @@
 // at file and line, the exit status, base-branch comparison from git, and refusals.
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionFixture, repositoryWith, workspaceWith, type ActionFixture } from './action-fixture.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repositoryWith, suiteFixture, workspaceWith } from './action-fixture.ts';
 import { expectTokenOnlyMasked, runAction, type ActionRun } from './action-run.ts';
 
 const LIVE = 'CREATE TABLE items (\n  id INT NOT NULL,\n  name VARCHAR(40) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
@@ -12,15 +12,10 @@ const WITH_PRICE = 'CREATE TABLE items (\n  id INT NOT NULL,\n  name VARCHAR(40)
 const WITHOUT_NAME = 'CREATE TABLE items (\n  id INT NOT NULL,\n  PRIMARY KEY (id)\n);\n';
 const BROKEN = 'CREATE TABLE broken (\n  id INT NOT NULL,\n  name VARCHAR(40) NOT NUL,\n  PRIMARY KEY (id)\n);\n';
 
-let fx: ActionFixture;
+const fx = suiteFixture({ worker: false });
 
 beforeAll(async () => {
-  fx = await actionFixture({ worker: false });
   await fx.conn.query(LIVE);
-});
-
-afterAll(async () => {
-  await fx?.close();
 });
 
 function plan(workspace: string, extra: { inputs?: Record<string, string>; event?: { name: string; payload: unknown } } = {}): Promise<ActionRun> {
