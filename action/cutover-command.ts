@@ -15,14 +15,16 @@ import type { ActionInputs } from './inputs.ts';
 import { oneLine } from './log-text.ts';
 import { describeDeploy } from './progress-line.ts';
 import { ProgressLog } from './progress-log.ts';
+import { RunnerOutage } from './runner-outage.ts';
 
-async function awaitDeploy(client: RunnerClient, inputs: ActionInputs, context: GitHubContext, deadline: Deadline): Promise<DeployView> {
-  for (let announced = false; ; announced = true) {
-    const deploy = await findDeploy(client, inputs, context);
-    if (deploy) return deploy;
+async function awaitDeploy(client: RunnerClient, inputs: ActionInputs, context: GitHubContext, deadline: Deadline, outage: RunnerOutage): Promise<DeployView> {
+  for (let announced = false; ;) {
+    const found = await outage.attempt(() => findDeploy(client, inputs, context));
+    if (found.ok && found.value) return found.value;
     const commit = describeCommit(commitOf(context));
-    if (deadline.passed) throw new ActionFailure(`timed out after ${deadline}: no deploy of ${commit} was submitted to the runner`);
-    if (!announced) core.info(`No deploy of ${commit} yet: waiting for it to be submitted`);
+    if (deadline.passed) throw new ActionFailure(`timed out after ${deadline}: no deploy of ${commit} was found on the runner${outage.note}`);
+    if (found.ok && !announced) core.info(`No deploy of ${commit} yet: waiting for it to be submitted`);
+    announced ||= found.ok;
     await deadline.pause();
   }
 }
@@ -41,11 +43,11 @@ function failure(deploy: DeployView): ActionFailure | undefined {
   }
 }
 
-/** Releases a ready deploy's cut-over once; a 409 means it moved on meanwhile, which the next poll shows. */
-async function release(client: RunnerClient, deploy: DeployView, actor: string): Promise<void> {
+/** Releases a ready deploy's cut-over; a 409 means it moved on meanwhile, which the next poll shows. */
+async function release(client: RunnerClient, deploy: DeployView, actor: string, outage: RunnerOutage): Promise<void> {
   try {
-    await client.command(deploy.id, 'cutover', actor);
-    core.info(`Cut-over of ${deploy.id} released by ${actor}`);
+    const released = await outage.attempt(() => client.command(deploy.id, 'cutover', actor));
+    if (released.ok) core.info(`Cut-over of ${deploy.id} released by ${actor}`);
   } catch (err) {
     if (!(err instanceof RunnerError && err.status === 409)) throw err;
   }
@@ -53,7 +55,8 @@ async function release(client: RunnerClient, deploy: DeployView, actor: string):
 
 export async function cutoverCommand(client: RunnerClient, inputs: ActionInputs, context: GitHubContext): Promise<void> {
   const deadline = new Deadline(inputs.timeoutMinutes);
-  let deploy = await awaitDeploy(client, inputs, context, deadline);
+  const outage = new RunnerOutage();
+  let deploy = await awaitDeploy(client, inputs, context, deadline, outage);
   core.setOutput('deploy-id', deploy.id);
   const progress = new ProgressLog();
   const actor = actorOf(context);
@@ -63,13 +66,14 @@ export async function cutoverCommand(client: RunnerClient, inputs: ActionInputs,
       const failed = failure(deploy);
       if (failed) throw failed;
       if (deploy.state === 'complete') break;
-      if (deploy.state === 'ready-to-cutover' && !deploy.cutoverRequestedBy) await release(client, deploy, actor);
+      if (deploy.state === 'ready-to-cutover' && !deploy.cutoverRequestedBy) await release(client, deploy, actor, outage);
       if (deadline.passed) {
         const waiting = deploy.cutoverRequestedBy ? 'its cut-over was released and goes on in the runner' : 'the deploy goes on in the runner';
-        throw new ActionFailure(`timed out after ${deadline} (timeout-minutes): ${describeDeploy(deploy)}; ${waiting}`);
+        throw new ActionFailure(`timed out after ${deadline} (timeout-minutes): ${describeDeploy(deploy)}; ${waiting}${outage.note}`);
       }
       await deadline.pause();
-      deploy = await client.get(deploy.id);
+      const polled = await outage.attempt(() => client.get(deploy.id));
+      if (polled.ok) deploy = polled.value;
     }
   } finally {
     core.setOutput('state', deploy.state);

@@ -9,6 +9,9 @@ export class ActionFailure extends Error {
 
 export function failureMessage(err: unknown): string {
   if (err instanceof ActionFailure) return err.message;
-  if (err instanceof RunnerError) return err.status === 0 ? err.message : `the runner refused (${err.code}): ${err.message}`;
+  if (err instanceof RunnerError) {
+    if (err.status === 0) return err.message;
+    return `the runner ${err.status >= 500 ? 'failed' : 'refused'} (${err.code}): ${err.message}`;
+  }
   return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -21653,7 +21653,10 @@ var ActionFailure = class extends Error {
 };
 function failureMessage(err) {
   if (err instanceof ActionFailure) return err.message;
-  if (err instanceof RunnerError) return err.status === 0 ? err.message : `the runner refused (${err.code}): ${err.message}`;
+  if (err instanceof RunnerError) {
+    if (err.status === 0) return err.message;
+    return `the runner ${err.status >= 500 ? "failed" : "refused"} (${err.code}): ${err.message}`;
+  }
   return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
@@ -21708,14 +21711,43 @@ var ProgressLog = class {
   }
 };
 
+// action/runner-outage.ts
+function isTransient(err) {
+  return err instanceof RunnerError && (err.status === 0 || err.status >= 500);
+}
+var RunnerOutage = class {
+  last;
+  answered = false;
+  /** `read`'s value, or `ok: false` when the runner, which answered before, is away; any other error is thrown. */
+  async attempt(read) {
+    try {
+      const value = await read();
+      if (this.last) info("The runner answers again");
+      this.last = void 0;
+      this.answered = true;
+      return { ok: true, value };
+    } catch (err) {
+      if (!this.answered || !isTransient(err)) throw err;
+      if (!this.last) warning(`${failureMessage(err)}: waiting for it until the timeout`);
+      this.last = err;
+      return { ok: false };
+    }
+  }
+  /** For a timeout message: why the last poll got no answer, if it did not. */
+  get note() {
+    return this.last ? `; the runner did not answer the last poll: ${failureMessage(this.last)}` : "";
+  }
+};
+
 // action/cutover-command.ts
-async function awaitDeploy(client, inputs, context, deadline) {
-  for (let announced = false; ; announced = true) {
-    const deploy = await findDeploy(client, inputs, context);
-    if (deploy) return deploy;
+async function awaitDeploy(client, inputs, context, deadline, outage) {
+  for (let announced = false; ; ) {
+    const found = await outage.attempt(() => findDeploy(client, inputs, context));
+    if (found.ok && found.value) return found.value;
     const commit = describeCommit(commitOf(context));
-    if (deadline.passed) throw new ActionFailure(`timed out after ${deadline}: no deploy of ${commit} was submitted to the runner`);
-    if (!announced) info(`No deploy of ${commit} yet: waiting for it to be submitted`);
+    if (deadline.passed) throw new ActionFailure(`timed out after ${deadline}: no deploy of ${commit} was found on the runner${outage.note}`);
+    if (found.ok && !announced) info(`No deploy of ${commit} yet: waiting for it to be submitted`);
+    announced ||= found.ok;
     await deadline.pause();
   }
 }
@@ -21732,17 +21764,18 @@ function failure(deploy) {
       return void 0;
   }
 }
-async function release(client, deploy, actor) {
+async function release(client, deploy, actor, outage) {
   try {
-    await client.command(deploy.id, "cutover", actor);
-    info(`Cut-over of ${deploy.id} released by ${actor}`);
+    const released = await outage.attempt(() => client.command(deploy.id, "cutover", actor));
+    if (released.ok) info(`Cut-over of ${deploy.id} released by ${actor}`);
   } catch (err) {
     if (!(err instanceof RunnerError && err.status === 409)) throw err;
   }
 }
 async function cutoverCommand(client, inputs, context) {
   const deadline = new Deadline(inputs.timeoutMinutes);
-  let deploy = await awaitDeploy(client, inputs, context, deadline);
+  const outage = new RunnerOutage();
+  let deploy = await awaitDeploy(client, inputs, context, deadline, outage);
   setOutput("deploy-id", deploy.id);
   const progress = new ProgressLog();
   const actor = actorOf(context);
@@ -21752,13 +21785,14 @@ async function cutoverCommand(client, inputs, context) {
       const failed = failure(deploy);
       if (failed) throw failed;
       if (deploy.state === "complete") break;
-      if (deploy.state === "ready-to-cutover" && !deploy.cutoverRequestedBy) await release(client, deploy, actor);
+      if (deploy.state === "ready-to-cutover" && !deploy.cutoverRequestedBy) await release(client, deploy, actor, outage);
       if (deadline.passed) {
         const waiting = deploy.cutoverRequestedBy ? "its cut-over was released and goes on in the runner" : "the deploy goes on in the runner";
-        throw new ActionFailure(`timed out after ${deadline} (timeout-minutes): ${describeDeploy(deploy)}; ${waiting}`);
+        throw new ActionFailure(`timed out after ${deadline} (timeout-minutes): ${describeDeploy(deploy)}; ${waiting}${outage.note}`);
       }
       await deadline.pause();
-      deploy = await client.get(deploy.id);
+      const polled = await outage.attempt(() => client.get(deploy.id));
+      if (polled.ok) deploy = polled.value;
     }
   } finally {
     setOutput("state", deploy.state);

@@ -3,10 +3,13 @@
 // App submits it is found by its commit, released, and followed to `complete`; a deploy that fails
 // and one that never gets ready fail the job with a message naming the state; status; and the
 // App-less flow (submit on push, cutover in the gated job).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { fakeSha, REPO, suiteFixture, workspaceWith, type ActionFixture } from './action-fixture.ts';
 import { expectTokenOnlyMasked, runAction, type ActionRun } from './action-run.ts';
+import { startOutageProxy } from './outage-proxy.ts';
 
 const ORDERS = (amount: string, extra = '') => `CREATE TABLE orders (
   id INT NOT NULL AUTO_INCREMENT,
@@ -92,6 +95,34 @@ describe('action: cutover and status, with a runner that works deploys', () => {
     expectTokenOnlyMasked(run, fx.token);
   });
 
+  it('rides out the runner being away while it waits, and says so', async () => {
+    await fx.conn.query('DROP TABLE orders');
+    await createOrders(fx, 1000, 1000);
+    const sha = fakeSha('runner-restarts');
+    const submitted = await fx.client.submit({
+      target: 'main', files: { 'orders.sql': WIDENED }, clientKey: `${REPO}#10@${sha}/main`, cutover: 'gated', external: { repo: REPO, pr: 10, sha },
+    });
+    const proxy = await startOutageProxy(fx.api.url);
+    try {
+      const running = action({ command: 'cutover', 'runner-url': proxy.url, 'timeout-minutes': '5' }, pushEnv(sha));
+      await proxy.waitFor('forwarded', 1);
+      proxy.down();
+      // More than one call's worth of the client's own retries (4 attempts): the command has seen the outage.
+      await proxy.waitFor('refused', 5);
+      proxy.up();
+      const run = await running;
+      expect(run.status, run.stdout).toBe(0);
+      expect(run.outputs).toEqual({ 'deploy-id': submitted.id, state: 'complete' });
+      expect(run.annotations).toEqual([{
+        level: 'warning', properties: {},
+        message: `the runner failed (http-503): the runner at ${proxy.url} answered HTTP 503: waiting for it until the timeout`,
+      }]);
+      expect(run.log).toContain('The runner answers again');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('status: a commit without a deploy is "none"; an unknown deploy id fails', async () => {
     const none = await action({ command: 'status' }, pushEnv(fakeSha('no-deploy')));
     expect(none.status).toBe(0);
@@ -152,10 +183,18 @@ describe('action: cutover timing out, with a runner whose worker is off', () => 
     expect((await fx.client.get(submitted.id)).state).toBe('queued');
     expectTokenOnlyMasked(run, fx.token);
 
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const nowhere = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const unreachable = await runAction({ inputs: { ...fx.runnerInputs, 'runner-url': nowhere, command: 'cutover', 'timeout-minutes': '60' }, env: pushEnv(sha) });
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.annotations.at(-1)?.message).toMatch(new RegExp(`^the runner at ${nowhere} could not be reached`));
+
     const unsubmitted = await runAction({ inputs: { ...fx.runnerInputs, command: 'cutover', 'timeout-minutes': '0.02' }, env: pushEnv(fakeSha('never-merged')) });
     expect(unsubmitted.status).toBe(1);
     expect(unsubmitted.outputs).toEqual({});
     expect(unsubmitted.log).toEqual([`No deploy of commit ${fakeSha('never-merged').slice(0, 12)} of ${REPO} yet: waiting for it to be submitted`]);
-    expect(unsubmitted.annotations.at(-1)?.message).toBe(`timed out after 1s: no deploy of commit ${fakeSha('never-merged').slice(0, 12)} of ${REPO} was submitted to the runner`);
+    expect(unsubmitted.annotations.at(-1)?.message).toBe(`timed out after 1s: no deploy of commit ${fakeSha('never-merged').slice(0, 12)} of ${REPO} was found on the runner`);
   });
 });
