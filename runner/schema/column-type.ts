@@ -1,5 +1,6 @@
 // Just enough understanding of a canonical column definition (`varchar(20) CHARACTER SET latin1 …`)
 // to judge whether a change can lose data.
+import { maskSql } from '../db/sql-text.ts';
 export interface ColumnType {
   base: string;
   args: string[];
@@ -70,10 +71,40 @@ export function narrowing(before: ColumnType, after: ColumnType): string | undef
     return `fractional seconds ${before.args[0]} → ${after.args[0] ?? 0} rounds values`;
   }
   if (b === 'double' && a === 'float') return 'double → float loses precision';
+  if (b === 'datetime' && a === 'timestamp') return 'datetime → timestamp holds only 1970-01-01 00:00:01 … 2038-01-19 03:14:07 UTC';
+  if (['datetime', 'timestamp'].includes(b) && a === 'date') return `${b} → date drops the time of day`;
+  // TIMESTAMP → DATETIME holds every value: what changes is time-zone semantics (timeZoneChange).
+  if ((b === 'timestamp' && a === 'datetime') || (b === 'date' && ['datetime', 'timestamp'].includes(a))) {
+    return Number(after.args[0] ?? 0) < Number(before.args[0] ?? 0) ? `fractional seconds ${before.args[0]} → ${after.args[0] ?? 0} rounds values` : undefined;
+  }
   if ((b === 'enum' || b === 'set') && a === b) return undefined;
   if (a !== b && !(b === 'varchar' && ['text', 'mediumtext', 'longtext'].includes(a)) && !(CHARS.includes(b) && CHARS.includes(a))
     && !(b === 'float' && a === 'double')) {
     return `${b} → ${a} converts every value`;
+  }
+  return undefined;
+}
+
+/**
+ * A column definition's data type, character set and collation, without nullability, default,
+ * comment or generation: what the server refuses to change on a column of a foreign key.
+ */
+export function columnTypeText(definition: string): string {
+  const masked = maskSql(definition);
+  const end = masked.search(/ (?:NOT NULL|NULL|DEFAULT|COMMENT|GENERATED|AUTO_INCREMENT|ON UPDATE|INVISIBLE|CHECK|AS \()\b/);
+  return (end < 0 ? definition : definition.slice(0, end)).trim();
+}
+
+/** TIMESTAMP ↔ DATETIME: the same instants, read differently (UTC converted per session vs. wall-clock text). */
+export function timeZoneChange(before: ColumnType, after: ColumnType): string | undefined {
+  if (before.base === 'timestamp' && after.base === 'datetime') {
+    return 'TIMESTAMP → DATETIME changes time-zone semantics: TIMESTAMP stores an instant and shows it in each session\'s time_zone; '
+      + 'DATETIME stores wall-clock text. The copy writes each value as it reads in UTC (the migration\'s session time zone), so '
+      + 'sessions in another time zone see the values shift, and later writes are no longer converted.';
+  }
+  if (before.base === 'datetime' && after.base === 'timestamp') {
+    return 'DATETIME → TIMESTAMP changes time-zone semantics: values are taken as UTC wall-clock times (the migration\'s session '
+      + 'time zone) and from then on shown in each session\'s time_zone.';
   }
   return undefined;
 }

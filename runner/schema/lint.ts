@@ -2,9 +2,10 @@
 // each finding says what breaks, why, and the safe way to do it, at the line of the .sql file it is
 // about. `-- schemabot:ignore CODE reason` on that line (or alone on the line above) suppresses it.
 import type { TableChange } from './diff.ts';
-import { INTEGER_MAX, narrowing, parseColumnType } from './column-type.ts';
+import { INTEGER_MAX, narrowing, parseColumnType, timeZoneChange } from './column-type.ts';
 import type { SchemaFile } from './schema-files.ts';
 import type { TableModel } from './table-model.ts';
+import type { DataEvidence } from './data-checks.ts';
 
 export type Severity = 'error' | 'warning' | 'notice';
 
@@ -16,6 +17,10 @@ export interface Finding {
   message: string;
   path?: string;
   line?: number;
+  /** The column, index or constraint the finding is about, if any. */
+  subject?: string;
+  /** Rows of the live table that make the change fail or lose data (data-checks.ts). */
+  data?: DataEvidence;
 }
 
 export interface LintInput {
@@ -77,6 +82,13 @@ export const RULES: Rule[] = [
         message: `\`${clause.target}\`: ${why}; rows that do not fit make the migration fail (it never truncates). Check the `
           + 'data first, or add a new column, backfill it, and switch over.',
       }] : [];
+    }),
+  },
+  {
+    code: 'SB105', name: 'time-zone-semantics', severity: 'warning',
+    check: (input) => clausesOf(input, ['modify-column', 'rename-column']).flatMap(({ change, clause }) => {
+      const why = timeZoneChange(parseColumnType(clause.before!), parseColumnType(clause.after!));
+      return why ? [{ table: change.table, column: clause.target, message: `\`${clause.target}\`: ${why} Check every reader and writer of the column.` }] : [];
     }),
   },
   {
@@ -237,7 +249,8 @@ export function lint(input: LintInput, config: LintConfig = {}): Finding[] {
       const line = file ? elementLine ?? file.statementLine : undefined;
       const suppression = suppressionFor(file, rule.code, line);
       if (suppression?.reason) continue;
-      findings.push({ code: rule.code, rule: rule.name, severity, table: raw.table, message: raw.message, path: file?.path, line });
+      findings.push({ code: rule.code, rule: rule.name, severity, table: raw.table, message: raw.message, path: file?.path, line,
+        subject: raw.column ?? raw.index });
       if (suppression) {
         findings.push({ code: 'SB002', rule: 'suppression-without-reason', severity: 'warning', table: raw.table, path: file?.path,
           line, message: `Suppressing ${rule.code} needs a reason: \`-- schemabot:ignore ${rule.code} <why this is safe>\`.` });
@@ -245,4 +258,29 @@ export function lint(input: LintInput, config: LintConfig = {}): Finding[] {
     }
   }
   return findings;
+}
+
+const EXISTING_DEBT = { code: 'SB001', name: 'existing-debt', severity: 'notice' as Severity };
+
+const findingKey = (f: Finding) => `${f.code}\u0000${f.table}\u0000${f.subject ?? ''}`;
+
+/**
+ * Lint judges what the change does: a finding that was already true of the schema before it (the base
+ * branch's files, or the live tables) is existing debt. Debt is listed apart and summed up in one
+ * notice (rule SB001 existing-debt, whose severity the repository may raise); it never fails a plan.
+ */
+export function separateDebt(after: Finding[], before: Finding[], config: LintConfig = {}): { findings: Finding[]; debt: Finding[] } {
+  const existing = new Set(before.map(findingKey));
+  const debt = after.filter((f) => existing.has(findingKey(f)) && f.code !== 'SB002');
+  const findings = after.filter((f) => !debt.includes(f));
+  const severity = config[EXISTING_DEBT.code] ?? config[EXISTING_DEBT.name] ?? EXISTING_DEBT.severity;
+  if (debt.length > 0 && severity !== 'off') {
+    const byCode = new Map<string, Set<string>>();
+    for (const f of debt) byCode.set(`${f.code} ${f.rule}`, (byCode.get(`${f.code} ${f.rule}`) ?? new Set()).add(f.table));
+    const list = [...byCode].map(([rule, tables]) => `${rule} × ${tables.size} (${[...tables].slice(0, 5).map((t) => `\`${t}\``).join(', ')}`
+      + `${tables.size > 5 ? ', …' : ''})`).join('; ');
+    findings.push({ code: EXISTING_DEBT.code, rule: EXISTING_DEBT.name, severity, table: debt[0].table,
+      message: `${debt.length} finding(s) were already true before this change and are not judged here: ${list}. They are listed under existing debt.` });
+  }
+  return { findings, debt };
 }

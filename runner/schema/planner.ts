@@ -1,18 +1,25 @@
 // `schemabot plan`: desired files → workspace → canonical models → exact diff against the live
-// database → verified DDL with the server's algorithm → lint findings → impact. Read-only on the live
-// schema; the workspace and scratch schemas are dropped afterwards.
-import { randomBytes } from 'node:crypto';
+// database → steps in foreign-key order, verified with foreign_key_checks on → lint findings, backed
+// by counts on the live data → impact. Read-only on the live schema; the run's scratch schemas and
+// account are dropped afterwards (or reclaimed by the next run if this one is killed).
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connect } from '../db/connect.ts';
+import { quoteIdent } from '../db/quote.ts';
 import type { ConnectionTarget } from '../db/dsn.ts';
 import { readRepoConfig } from './config.ts';
+import { addDataEvidence, type DataCheckOptions } from './data-checks.ts';
 import { diffSchemas, type TableChange } from './diff.ts';
-import { estimateImpact, type Impact } from './impact.ts';
-import { lint, type Finding } from './lint.ts';
-import { readSchemaDir, tableOfPath, type SchemaFile, type SchemaFileError } from './schema-files.ts';
+import { HELPER_TABLE_REGEXP } from './helper-tables.ts';
+import { estimateImpact, locksOf, type Impact } from './impact.ts';
+import { lint, separateDebt, type Finding } from './lint.ts';
+import { orderChanges } from './plan-order.ts';
+import { PlanRun } from './plan-run.ts';
+import { readSchemaDir, type SchemaFile, type SchemaFileError } from './schema-files.ts';
 import type { TableModel } from './table-model.ts';
-import { verifyChanges, type Algorithm } from './verify-changes.ts';
+import { codeView, mentionedNames } from './untrusted-sql.ts';
+import { verifySteps, type Algorithm } from './verify-changes.ts';
 import { keepOffBinlog, readModels, readSchemaDefaults, Workspace, type SchemaDefaults } from './workspace.ts';
+import { createWorkspaceAccount } from './workspace-account.ts';
 
 export interface PlannedChange {
   table: string;
@@ -26,8 +33,15 @@ export interface PlannedChange {
   impact: Impact;
   /** No correct DDL could be generated, or it failed verification: never run it. */
   error?: string;
-  /** The table as it will be (SHOW CREATE TABLE of the desired file); absent for drops. */
+  /**
+   * The table as it will be after this change (SHOW CREATE TABLE of the desired file; for a step of a
+   * change split into several, the table as that step leaves it); absent for drops.
+   */
   definition?: string;
+  /** What the change locks while it runs. */
+  locks: string;
+  /** How the change runs when that is not obvious: steps it was split into, and why. */
+  notes?: string[];
 }
 
 export interface ChangeSummary {
@@ -36,12 +50,23 @@ export interface ChangeSummary {
   statements: string[];
 }
 
+export interface WorkspaceInfo {
+  /** True when pull-request files were loaded by an account whose privileges end at the workspace. */
+  isolated: boolean;
+  /** True when nothing the plan wrote (scratch DDL, sampled rows) reached the binlog. */
+  offBinlog: boolean;
+  notes: string[];
+}
+
 export interface Plan {
   database: string;
   serverVersion: string;
   changes: PlannedChange[];
   findings: Finding[];
   errors: SchemaFileError[];
+  /** Findings that were already true before this change (tables it does not make worse): reported once, never failing. */
+  debt?: Finding[];
+  workspace?: WorkspaceInfo;
   /** With a base directory: what the pull request itself changes (base files → head files). */
   pullRequest?: ChangeSummary[];
   /** With a base directory: how the live database differs from the base files. */
@@ -54,14 +79,16 @@ export interface PlanOptions {
   baseDir?: string;
   /** Paths in findings are relative to this (the repository root). */
   root?: string;
+  /** Bounds of the row counts behind data findings. */
+  dataChecks?: DataCheckOptions;
 }
 
-async function loadDesired(conn: Connection, files: SchemaFile[], defaults: SchemaDefaults): Promise<{ models: Map<string, TableModel>; errors: SchemaFileError[] }> {
-  const workspace = new Workspace(conn, defaults);
-  await workspace.create();
+async function loadDesired(schema: string, files: SchemaFile[], defaults: SchemaDefaults, open: () => Promise<Connection>):
+  Promise<{ models: Map<string, TableModel>; errors: SchemaFileError[] }> {
+  const workspace = await Workspace.open(schema, defaults, open);
   try {
     const errors = await workspace.load(files);
-    return { models: await readModels(conn, workspace.schema), errors };
+    return { models: await workspace.models(), errors };
   } finally {
     await workspace.drop();
   }
@@ -73,67 +100,121 @@ function hintsOf(files: SchemaFile[]): Map<string, Map<string, string>> {
   return new Map(files.map((f) => [f.table, f.renamedFrom]));
 }
 
+/** Live tables named like migration helpers: never planned, listed once so nobody wonders. */
+async function liveHelperTables(conn: Connection, schema: string): Promise<string[]> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME REGEXP ? ORDER BY TABLE_NAME',
+    [schema, HELPER_TABLE_REGEXP]);
+  return rows.map((r) => String(r.name)).sort();
+}
+
+function planNotices(live: Map<string, TableModel>, desired: Map<string, TableModel>, protectedTables: Map<string, string>, helpers: string[]): Finding[] {
+  const notices: Finding[] = [];
+  for (const [table, path] of protectedTables) {
+    if (live.has(table) && !desired.has(table)) {
+      notices.push({ code: 'SB004', rule: 'drop-withheld', severity: 'notice', table, path,
+        message: `\`${table}\` is not dropped: ${path} mentions it and could not be used. Fix the file; a table is only dropped when no file stands for it.` });
+    }
+  }
+  if (helpers.length > 0) {
+    notices.push({ code: 'SB005', rule: 'helper-tables', severity: 'notice', table: helpers[0],
+      message: `Not planned: ${helpers.map((h) => `\`${h}\``).join(', ')} ${helpers.length === 1 ? 'is' : 'are'} named like helper tables of `
+        + 'online migrations (kept originals, shadows, dropped tables kept for revert); they are never altered or dropped by a plan.' });
+  }
+  return notices;
+}
+
 export async function planSchema(options: PlanOptions): Promise<Plan> {
   const config = readRepoConfig(options.schemaDir);
-  const dir = readSchemaDir(options.schemaDir, options.root);
-  // READ COMMITTED: sampling the copy rate must not take locks on live rows.
-  const live = await connect(options.target, { readCommitted: true });
-  const scratch = await connect(options.target);
-  const scratchName = (kind: string) => `_schemabot_${kind}_${randomBytes(4).toString('hex')}`;
+  const { target } = options;
+  // READ COMMITTED: counting rows and sampling the copy rate must not take locks on live rows.
+  const live = await connect(target, { readCommitted: true });
   try {
-    await keepOffBinlog(scratch);
-    await keepOffBinlog(live);
-    const defaults = await readSchemaDefaults(live, options.target.database);
-    const desired = await loadDesired(scratch, dir.files, defaults);
-    const errors = [...dir.errors, ...desired.errors];
-    const liveModels = await readModels(live, options.target.database);
-    // A table whose file does not parse or load is left out entirely: never plan a DROP for a typo.
-    const broken = new Set(errors.map((e) => tableOfPath(e.path)));
-    for (const table of broken) liveModels.delete(table);
-
-    const changes = diffSchemas(liveModels, desired.models, hintsOf(dir.files));
-    const verifications = await verifyChanges(scratch, scratchName('scratch'), changes, defaults);
-    const files = new Map(dir.files.map((f) => [f.table, f]));
-    const [stats] = await live.query<RowDataPacket[]>(
-      'SELECT TABLE_NAME, AUTO_INCREMENT, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [options.target.database]);
-    const findings = lint({
-      changes, desired: desired.models, files,
-      autoIncrement: new Map(stats.filter((s) => s.AUTO_INCREMENT != null).map((s) => [s.TABLE_NAME, Number(s.AUTO_INCREMENT)])),
-      rows: new Map(stats.map((s) => [s.TABLE_NAME, Number(s.TABLE_ROWS ?? 0)])),
-    }, config.lint);
-
-    const impactSchema = scratchName('rate');
-    await scratch.query(`CREATE DATABASE \`${impactSchema}\``);
-    const planned: PlannedChange[] = [];
+    const { run } = await PlanRun.start(live);
+    const offBinlog = await keepOffBinlog(live);
+    const [[server]] = await live.query<RowDataPacket[]>('SELECT VERSION() AS v, @@max_allowed_packet AS packet');
+    const read = { maxFileBytes: Number(server.packet) - 1024 };
+    const dir = readSchemaDir(options.schemaDir, options.root, read);
+    const defaults = await readSchemaDefaults(live, target.database);
+    const account = await createWorkspaceAccount(live, target, run.id, [run.schema('ws'), run.schema('base'), run.schema('scratch')]);
+    const isolated = !('reason' in account);
+    const open = isolated ? account.connect : () => connect(target);
+    const workspace: WorkspaceInfo = { isolated, offBinlog, notes: isolated ? [] : [account.reason] };
     try {
-      for (const [i, change] of changes.entries()) {
-        const file = files.get(change.table);
-        planned.push({
-          table: change.table, kind: change.kind, statements: change.statements, alters: change.alters,
-          path: file?.path, line: file?.statementLine,
-          algorithm: verifications[i].algorithm, error: verifications[i].error, definition: change.after?.createTable,
-          impact: await estimateImpact(live, options.target.database, impactSchema, change, verifications[i].algorithm),
-        });
+      const desired = await loadDesired(run.schema('ws'), dir.files, defaults, open);
+      const errors = [...dir.errors, ...desired.errors].sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line);
+      const protectedTables = new Map(dir.protectedTables);
+      for (const error of desired.errors) {
+        const file = dir.files.find((f) => f.path === error.path)!;
+        for (const name of [file.table, ...mentionedNames(codeView(file.sql))]) if (!protectedTables.has(name)) protectedTables.set(name, file.path);
       }
-    } finally {
-      await scratch.query(`DROP DATABASE IF EXISTS \`${impactSchema}\``);
-    }
+      const liveModels = await readModels(live, target.database);
+      const changes = diffSchemas(liveModels, desired.models, hintsOf(dir.files), protectedTables);
+      const steps = orderChanges(changes, liveModels);
+      const verifier = await open();
+      const verifications = await (async () => {
+        try {
+          if (!(await keepOffBinlog(verifier))) workspace.offBinlog = false;
+          return await verifySteps(verifier, run.schema('scratch'), steps, liveModels, defaults);
+        } finally {
+          await verifier.end();
+        }
+      })();
 
-    const plan: Plan = {
-      database: options.target.database,
-      serverVersion: String((await live.query<RowDataPacket[]>('SELECT VERSION() AS v'))[0][0].v),
-      changes: planned, findings, errors,
-    };
-    if (options.baseDir) {
-      const baseDir = readSchemaDir(options.baseDir, options.root);
-      const base = await loadDesired(scratch, baseDir.files, defaults);
-      for (const table of broken) base.models.delete(table);
-      plan.pullRequest = summarize(diffSchemas(base.models, desired.models, hintsOf(dir.files)));
-      plan.drift = summarize(diffSchemas(liveModels, base.models, hintsOf(baseDir.files)));
+      const files = new Map(dir.files.map((f) => [f.table, f]));
+      const base = options.baseDir ? readSchemaDir(options.baseDir, options.root, read) : undefined;
+      const baseModels = base && (await loadDesired(run.schema('base'), base.files, defaults, open)).models;
+      for (const table of protectedTables.keys()) baseModels?.delete(table);
+      const [stats] = await live.query<RowDataPacket[]>(
+        'SELECT TABLE_NAME, AUTO_INCREMENT, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [target.database]);
+      const counters = {
+        autoIncrement: new Map(stats.filter((s) => s.AUTO_INCREMENT != null).map((s) => [String(s.TABLE_NAME), Number(s.AUTO_INCREMENT)])),
+        rows: new Map(stats.map((s) => [String(s.TABLE_NAME), Number(s.TABLE_ROWS ?? 0)])),
+      };
+      const judged = separateDebt(
+        lint({ changes, desired: desired.models, files, ...counters }, config.lint),
+        lint({ changes: [], desired: baseModels ?? liveModels, files, ...counters }, config.lint), config.lint);
+      const findings = [...judged.findings, ...planNotices(liveModels, desired.models, protectedTables, await liveHelperTables(live, target.database))];
+      await addDataEvidence(live, target.database, changes, findings, options.dataChecks);
+
+      const planned: PlannedChange[] = [];
+      const lastStep = new Map(steps.map((s, i) => [s.table, i]));
+      const context = { rateSchema: run.schema('rate'), offBinlog, rates: new Map<string, number | undefined>(), live: liveModels };
+      if (offBinlog) await live.query(`CREATE DATABASE ${quoteIdent(context.rateSchema)}`);
+      try {
+        for (const [i, step] of steps.entries()) {
+          const file = files.get(step.table);
+          const verified = verifications[i];
+          const impact = await estimateImpact(live, target.database, step, verified.algorithm, context);
+          planned.push({
+            table: step.table, kind: step.kind, statements: step.statements, alters: step.alters,
+            path: file?.path, line: file?.statementLine, algorithm: verified.algorithm, error: verified.error,
+            definition: step.kind === 'drop' ? undefined : lastStep.get(step.table) === i ? step.after?.createTable : verified.definition,
+            impact, locks: locksOf(impact), notes: step.notes,
+          });
+        }
+      } finally {
+        if (offBinlog) await live.query(`DROP DATABASE IF EXISTS ${quoteIdent(context.rateSchema)}`);
+      }
+      if (!offBinlog && planned.some((c) => c.impact.rateSource === 'assumed')) {
+        workspace.notes.push('binary logging cannot be turned off for the plan account (it needs BINLOG ADMIN): no live rows were copied '
+          + 'to measure the copy rate (they would reach the binlog and the replicas), so the ETAs use an assumed rate');
+      }
+
+      const plan: Plan = {
+        database: target.database, serverVersion: String(server.v), changes: planned, findings, errors,
+        debt: judged.debt, workspace,
+      };
+      if (baseModels && base) {
+        plan.pullRequest = summarize(diffSchemas(baseModels, desired.models, hintsOf(dir.files)));
+        plan.drift = summarize(diffSchemas(liveModels, baseModels, hintsOf(base.files)));
+      }
+      return plan;
+    } finally {
+      if (isolated) await account.drop();
+      await run.end();
     }
-    return plan;
   } finally {
     await live.end();
-    await scratch.end();
   }
 }

@@ -28,7 +28,7 @@ export function formatSeconds(seconds: number): string {
 
 const METHOD: Record<PlannedChange['impact']['method'], string> = {
   create: 'create table', drop: 'drop table', instant: 'INSTANT (metadata only)', inplace: 'INPLACE (online, no copy)',
-  'online-migration': 'table copy → online migration',
+  'online-migration': 'table copy → online migration', copy: 'table copy by the server (blocks writes)',
 };
 
 function escapeCell(text: string): string {
@@ -47,6 +47,8 @@ function renderChange(change: PlannedChange, maxSql: number): string {
   if (change.error) {
     lines.push(`> ❌ **Cannot be applied**: ${escapeCell(change.error.split('\n')[0])}`, '');
   }
+  lines.push(`Locks: ${change.locks}.${change.impact.blockingReason ? ` Not online: ${escapeCell(change.impact.blockingReason)}.` : ''}`, '');
+  for (const note of change.notes ?? []) lines.push(`> ${escapeCell(note)}`, '');
   if (change.definition && change.kind === 'alter') {
     lines.push('<details>', '<summary>Resulting definition</summary>', '', sqlBlock([change.definition], maxSql), '', '</details>', '');
   }
@@ -56,7 +58,7 @@ function renderChange(change: PlannedChange, maxSql: number): string {
 function impactTable(changes: PlannedChange[]): string {
   const rows = changes.map((c) => `| \`${c.table}\` | ${METHOD[c.impact.method]} | ${c.impact.rows.toLocaleString('en-US')} | `
     + `${formatBytes(c.impact.dataBytes)} + ${formatBytes(c.impact.indexBytes)} | ${c.impact.headroomBytes ? formatBytes(c.impact.headroomBytes) : '–'} | `
-    + `${c.impact.etaSeconds ? formatSeconds(c.impact.etaSeconds) : '–'} |`);
+    + `${c.impact.etaSeconds ? `${formatSeconds(c.impact.etaSeconds)}${c.impact.rateSource === 'assumed' ? ' (assumed rate)' : ''}` : '–'} |`);
   return ['| table | how it runs | rows | data + indexes | disk headroom | ETA |', '|---|---|---:|---:|---:|---:|', ...rows].join('\n');
 }
 
@@ -92,6 +94,11 @@ function render(plan: Plan, maxSql: number): string {
   if (plan.changes.length === 0) out.push('The live database already matches `schemas/`: nothing to do.', '');
   else out.push(impactTable(plan.changes), '', ...plan.changes.map((c) => renderChange(c, maxSql)));
   if (plan.findings.length > 0) out.push('### Lint', '', findingsTable(plan.findings), '');
+  if (plan.debt?.length) {
+    out.push('<details>', `<summary>Existing debt: ${plan.debt.length} finding(s) already true before this change, not judged</summary>`, '',
+      findingsTable(plan.debt), '', '</details>', '');
+  }
+  for (const note of plan.workspace?.notes ?? []) out.push(`> ⚠️ ${escapeCell(note)}`, '');
   if (plan.pullRequest) out.push(summaryList('What this pull request changes', plan.pullRequest, maxSql));
   if (plan.drift?.length) out.push(summaryList('⚠️ Drift: the live database differs from the base branch', plan.drift, maxSql));
   return out.join('\n');

@@ -1,10 +1,11 @@
 // Desired-state files: one CREATE TABLE per `schemas/<table>.sql` (Skeema style). Besides the SQL we
 // keep what only the text knows: the line of each column and index (for annotations), rename hints
 // (`-- schemabot:renamed-from old_name`) and lint suppressions (`-- schemabot:ignore CODE reason`).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { IDENT, unquoteIdent } from '../db/quote.ts';
-import { maskSql } from '../db/sql-text.ts';
+import { isHelperTable } from './helper-tables.ts';
+import { codeView, lineAt, mentionedNames, refuseUntrusted } from './untrusted-sql.ts';
 
 export interface Suppression {
   codes: string[];
@@ -37,33 +38,38 @@ export interface SchemaFileError {
 
 const NAME = `(${IDENT})`;
 
+/** Where each statement of the (code view of the) text starts, ignoring empty ones. */
+function statementStarts(code: string): number[] {
+  const starts: number[] = [];
+  let from = 0;
+  for (const part of code.split(';')) {
+    const lead = part.search(/\S/);
+    if (lead >= 0) starts.push(from + lead);
+    from += part.length + 1;
+  }
+  return starts;
+}
+
 export function parseSchemaFile(path: string, text: string): SchemaFile | SchemaFileError {
-  const masked = maskSql(text);
-  const statements = masked.split(';').filter((s) => s.trim() !== '');
-  if (statements.length !== 1) {
-    return { path, line: 1, message: `expected exactly one CREATE TABLE statement, found ${statements.length} statements` };
-  }
+  const masked = codeView(text);
+  const starts = statementStarts(masked);
+  if (starts.length === 0) return { path, line: 1, message: 'the file holds no statement: expected one CREATE TABLE' };
   const header = new RegExp(`^\\s*CREATE\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?${NAME}(\\s*\\.)?`, 'i').exec(masked);
-  if (!header) {
-    const firstCode = masked.split('\n').findIndex((l) => l.trim() !== '');
-    return { path, line: firstCode + 1, message: 'not a CREATE TABLE statement' };
+  if (!header) return { path, line: lineAt(masked, starts[0]), message: 'not a CREATE TABLE statement' };
+  if (starts.length > 1) {
+    return { path, line: lineAt(masked, starts[1]),
+      message: `expected exactly one CREATE TABLE statement, found ${starts.length} statements: one table per file, named after it` };
   }
-  const statementLine = masked.slice(0, header.index + header[0].search(/CREATE/i)).split('\n').length;
+  const statementLine = lineAt(masked, header.index + header[0].search(/CREATE/i));
   if (header[2]) {
     return { path, line: statementLine, message: 'use an unqualified table name: the schema comes from the target database' };
   }
-  // Schema files come from pull requests: only a plain definition may reach the server, never a query
-  // (CREATE … SELECT can read other schemas through an error message) or a copy of another table.
-  const afterName = header.index + header[0].length;
-  const select = /\bSELECT\b/i.exec(masked.replace(/`(?:[^`]|``)*`/g, (quoted) => ' '.repeat(quoted.length)));
-  const at = select ? select.index : /^\s*\(?\s*LIKE\b/i.test(masked.slice(afterName)) ? afterName : -1;
-  if (at >= 0) {
-    return { path, line: masked.slice(0, at).split('\n').length,
-      message: 'only a plain CREATE TABLE definition is allowed (no SELECT, no LIKE another table)' };
-  }
+  const refusal = refuseUntrusted(masked, header.index + header[0].length);
+  if (refusal) return { path, line: lineAt(masked, refusal.at), message: refusal.message };
+  const end = masked.indexOf(';');
 
   const file: SchemaFile = {
-    path, table: unquoteIdent(header[1]), sql: text.trimEnd().replace(/;$/, ''), statementLine,
+    path, table: unquoteIdent(header[1]), sql: (end >= 0 ? text.slice(0, end) : text).trimEnd(), statementLine,
     columnLines: new Map(), indexLines: new Map(), renamedFrom: new Map(), suppressions: [],
   };
   const rawLines = text.split('\n');
@@ -105,29 +111,77 @@ export function parseSchemaFile(path: string, text: string): SchemaFile | Schema
 export interface SchemaDir {
   files: SchemaFile[];
   errors: SchemaFileError[];
+  /**
+   * Tables no DROP may touch: every name a rejected, misnamed or ambiguous file mentions (its file
+   * name, its CREATE TABLE, any identifier in it), with the path of that file.
+   */
+  protectedTables: Map<string, string>;
+}
+
+export interface ReadOptions {
+  /** Files larger than this are refused unread (the server's max_allowed_packet, less some room). */
+  maxFileBytes?: number;
 }
 
 /** Reads every `*.sql` in `dir`; `root` makes the reported paths repository-relative. */
-export function readSchemaDir(dir: string, root = process.cwd()): SchemaDir {
-  const result: SchemaDir = { files: [], errors: [] };
+export function readSchemaDir(dir: string, root = process.cwd(), options: ReadOptions = {}): SchemaDir {
+  const result: SchemaDir = { files: [], errors: [], protectedTables: new Map() };
+  const protect = (path: string, names: Iterable<string>) => {
+    for (const name of names) if (!result.protectedTables.has(name)) result.protectedTables.set(name, path);
+  };
+  const reject = (error: SchemaFileError, names: Iterable<string>) => {
+    result.errors.push(error);
+    protect(error.path, names);
+  };
   const names = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const byTable = new Map<string, { file: SchemaFile; mentioned: string[] }[]>();
   for (const name of names) {
     const path = relative(root, join(dir, name)) || name;
-    const parsed = parseSchemaFile(path, readFileSync(join(dir, name), 'utf8'));
+    const fileTable = basename(name, '.sql');
+    const bytes = statSync(join(dir, name)).size;
+    if (options.maxFileBytes !== undefined && bytes > options.maxFileBytes) {
+      reject({ path, line: 1, message: `the file is ${bytes} bytes, more than the server accepts in one statement `
+        + `(max_allowed_packet allows ${options.maxFileBytes}): not loaded` }, [fileTable]);
+      continue;
+    }
+    const text = readFileSync(join(dir, name), 'utf8');
+    const parsed = parseSchemaFile(path, text);
+    const mentioned = [fileTable, ...mentionedNames(codeView(text))];
     if ('message' in parsed) {
-      result.errors.push(parsed);
+      reject(parsed, mentioned);
       continue;
     }
-    if (basename(name, '.sql') !== parsed.table) {
-      result.errors.push({ path, line: parsed.statementLine, message: `file defines table \`${parsed.table}\`; name it ${parsed.table}.sql` });
+    if (isHelperTable(parsed.table)) {
+      reject({ path, line: parsed.statementLine, message: `\`${parsed.table}\` is named like a helper table of online migrations `
+        + '(`T__old`, `T__gho`, `T__ghc`, `_T_gho`, `_T_ghc`, `_T_del`, `T__dropped<N>`), which the planner never diffs: rename it' }, mentioned);
       continue;
     }
-    result.files.push(parsed);
+    byTable.set(parsed.table, [...byTable.get(parsed.table) ?? [], { file: parsed, mentioned }]);
   }
+  for (const [table, found] of byTable) {
+    const files = found.map((f) => f.file);
+    if (files.length === 1) {
+      const [{ file, mentioned }] = found;
+      if (basename(file.path, '.sql') === table) result.files.push(file);
+      else reject({ path: file.path, line: file.statementLine, message: `file defines table \`${table}\`; name it ${table}.sql` }, mentioned);
+      continue;
+    }
+    for (const file of files) {
+      reject({ path: file.path, line: file.statementLine,
+        message: `\`${table}\` is defined by ${files.length} files (${files.map((f) => f.path).join(', ')}): keep exactly one` }, [table]);
+    }
+  }
+  result.errors.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line);
   return result;
 }
 
-/** The table a file stands for: its name without `.sql` (also when the file does not parse). */
-export function tableOfPath(path: string): string {
-  return basename(path, '.sql');
+/** The element (column, index or constraint) a server error names, at its line; else the CREATE TABLE line. */
+export function lineOfError(file: SchemaFile, message: string): number {
+  const at = /at line (\d+)\s*$/.exec(message);
+  if (at) return Number(at[1]);
+  for (const [, name] of message.matchAll(/'([^']+)'/g)) {
+    const line = file.columnLines.get(name) ?? file.indexLines.get(name);
+    if (line) return line;
+  }
+  return file.statementLine;
 }

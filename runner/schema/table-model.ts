@@ -128,6 +128,7 @@ export function parseCreateTable(createTable: string): TableModel {
   const partitionAt = tail.search(/\n\s*(\/\*!50100 )?PARTITION BY /);
   const optionText = partitionAt >= 0 ? tail.slice(0, partitionAt) : tail;
   model.options = parseTableOptions(optionText);
+  if (model.options.get('ENGINE') !== 'Aria') for (const key of ARIA_ONLY) model.options.delete(key);
   model.columns = model.columns.map((c) => ({ ...c, definition: withExplicitCharset(c.definition, model.options) }));
   if (partitionAt >= 0) model.partitions = tail.slice(partitionAt).trim().replace(/^\/\*!50100 /, '').replace(/ \*\/$/, '');
   return model;
@@ -151,7 +152,51 @@ function withExplicitCharset(definition: string, options: Map<string, string>): 
   return `${type[0]} CHARACTER SET ${charset}${collate ? ` COLLATE ${collate}` : ''}${rest}`;
 }
 
-/** A table's text for equality checks: AUTO_INCREMENT counters are data, not schema. */
+/**
+ * Aria's options, which the server keeps printing after a change to another engine (where they mean
+ * nothing) and offers no way to remove: not part of a non-Aria table's schema.
+ */
+const ARIA_ONLY = ['PAGE_CHECKSUM', 'TRANSACTIONAL'];
+
+/** A table's text for equality checks: AUTO_INCREMENT counters are data, not schema; Aria options only count on Aria. */
 export function comparableCreateTable(createTable: string): string {
-  return createTable.replace(/ AUTO_INCREMENT=\d+/, '').replace(/^CREATE TABLE `(?:[^`]|``)+`/, 'CREATE TABLE `t`');
+  const text = createTable.replace(/ AUTO_INCREMENT=\d+/, '').replace(/^CREATE TABLE `(?:[^`]|``)+`/, 'CREATE TABLE `t`');
+  if (/\n\) ENGINE=Aria\b/.test(text)) return text;
+  return text.replace(/^\) ENGINE=.*$/m, (options) => options.replace(/ (?:PAGE_CHECKSUM|TRANSACTIONAL)=\d+/g, ''));
+}
+
+export interface ForeignKey {
+  name: string;
+  columns: string[];
+  /** Set only for a reference to another schema. */
+  schema?: string;
+  table: string;
+  referencedColumns: string[];
+  /** The referenced table as printed (`` `t` `` or `` `db`.`t` ``). */
+  referencedText: string;
+  /** ON DELETE / ON UPDATE, as printed (with its leading space). */
+  rest: string;
+}
+
+const NAME_LIST = `((?:${QUOTED_IDENT})(?:, ${QUOTED_IDENT})*)`;
+const FOREIGN_KEY = new RegExp(`^CONSTRAINT (${QUOTED_IDENT}) FOREIGN KEY \\(${NAME_LIST}\\) REFERENCES ((${QUOTED_IDENT})(?:\\.(${QUOTED_IDENT}))?) \\(${NAME_LIST}\\)(.*)$`);
+
+function nameList(text: string): string[] {
+  return [...text.matchAll(new RegExp(QUOTED_IDENT, 'g'))].map((m) => unquoteIdent(m[0]));
+}
+
+/** A FOREIGN KEY constraint line as SHOW CREATE TABLE prints it, taken apart. */
+export function parseForeignKey(definition: string): ForeignKey | undefined {
+  const m = FOREIGN_KEY.exec(definition);
+  if (!m) return undefined;
+  const qualified = m[5] !== undefined;
+  return {
+    name: unquoteIdent(m[1]), columns: nameList(m[2]), referencedText: m[3],
+    schema: qualified ? unquoteIdent(m[4]) : undefined, table: unquoteIdent(qualified ? m[5] : m[4]),
+    referencedColumns: nameList(m[6]), rest: m[7],
+  };
+}
+
+export function foreignKeys(model: TableModel): ForeignKey[] {
+  return model.constraints.flatMap((c) => (c.kind === 'FOREIGN KEY' ? [parseForeignKey(c.definition)].filter((k) => k !== undefined) : []));
 }

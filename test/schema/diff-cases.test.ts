@@ -134,8 +134,17 @@ const cases: DiffCase[] = [
     ) COMMENT='y' ROW_FORMAT=DYNAMIC` } },
 ];
 
-describe('plan: exact diff (apply, then nothing left to do)', () => {
-  for (const c of cases) {
+const TABLE_NAME = /^CREATE TABLE (`(?:[^`]|``)+`|\w+)/;
+
+/** The same case run backwards (the desired tables are live, the live ones desired), when every "from" is a CREATE TABLE. */
+function reversed(c: DiffCase): DiffCase | undefined {
+  if (!c.from.every((sql) => TABLE_NAME.test(sql))) return undefined;
+  const name = (sql: string) => TABLE_NAME.exec(sql)![1].replace(/^`|`$/g, '').replace(/``/g, '`');
+  return { name: `${c.name} (backwards)`, from: Object.values(c.to), to: Object.fromEntries(c.from.map((sql) => [name(sql), sql])) };
+}
+
+describe('plan: exact diff (apply, then nothing left to do), every case in both directions', () => {
+  for (const c of [...cases, ...cases.map(reversed).filter((r) => r !== undefined)]) {
     it(c.name, async () => {
       await withPlanFixture(c.from, c.to, async (fixture) => {
         const plan = await fixture.plan();

@@ -47,8 +47,8 @@ export async function withPlanFixture(from: string[], to: Record<string, string>
   }
 }
 
-/** Applies the plan's statements to the live database. */
+/** Applies the plan's statements to the live database, in order, with foreign key checks on (as production runs them). */
 export async function applyPlan(conn: Connection, plan: Plan): Promise<void> {
-  await conn.query('SET SESSION foreign_key_checks = 0');
+  await conn.query('SET SESSION foreign_key_checks = 1');
   for (const change of plan.changes) for (const statement of change.statements) await conn.query(statement);
 }
