@@ -21986,15 +21986,20 @@ async function resolveTarget(client, environment) {
 }
 
 // action/workspace-schema-files.ts
-import { lstatSync, readdirSync, readFileSync as readFileSync2 } from "node:fs";
-import { join as join3, posix as posix3 } from "node:path";
+import { lstatSync, readdirSync, readFileSync as readFileSync2, realpathSync } from "node:fs";
+import { join as join3, posix as posix3, relative as relative2, sep as sep4 } from "node:path";
 async function readWorkspaceSchemaFiles(workspace, schemaDir) {
   const dir = join3(workspace, schemaDir);
   let names;
+  let real;
   try {
-    names = readdirSync(dir).filter(isPlannerFile).sort();
+    real = realpathSync(dir);
+    names = readdirSync(real).filter(isPlannerFile).sort();
   } catch {
     throw new ActionFailure(`the schema directory "${schemaDir}" is not in the workspace: check the "schema-dir" input and that the repository is checked out`);
+  }
+  if (relative2(realpathSync(workspace), real) !== schemaDir.replace(/^\.$/, "").split("/").join(sep4)) {
+    throw new ActionFailure(`the schema directory "${schemaDir}" is reached through a symbolic link: schema files must be plain files in the repository`);
   }
   const set = new SchemaFileSet();
   for (const name of names) {

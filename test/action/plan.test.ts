@@ -1,7 +1,7 @@
 // `command: plan` run as GitHub runs it (the bundled dist/index.js in a child process) against the
 // real runner and MariaDB: outputs, the job summary (the runner's Markdown, verbatim), annotations
 // at file and line, the exit status, base-branch comparison from git, and refusals.
-import { readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repositoryWith, suiteFixture, workspaceWith } from './action-fixture.ts';
@@ -88,6 +88,14 @@ describe('action: plan', () => {
     expect(link.status).toBe(1);
     expect(link.annotations.at(-1)?.message).toBe('schemas/secrets.sql: not a regular file (a symbolic link?): schema files must be plain files');
     expectTokenOnlyMasked(link, fx.token);
+
+    const elsewhere = workspaceWith({ 'items.sql': LIVE });
+    const linkedDir = workspaceWith({});
+    rmSync(join(linkedDir, 'schemas'), { recursive: true });
+    symlinkSync(join(elsewhere, 'schemas'), join(linkedDir, 'schemas'));
+    const dirLink = await plan(linkedDir);
+    expect(dirLink.status).toBe(1);
+    expect(dirLink.annotations.at(-1)?.message).toBe('the schema directory "schemas" is reached through a symbolic link: schema files must be plain files in the repository');
 
     const spaced = await plan(workspaceWith({ 'items.sql': LIVE, 'my items.sql': LIVE }));
     expect(spaced.status).toBe(1);
