@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
+import type { DeployView } from '../../runner/client/runner-client.ts';
 import { fakeSha, REPO, suiteFixture, workspaceWith, type ActionFixture } from './action-fixture.ts';
 import { expectTokenOnlyMasked, runAction, type ActionRun } from './action-run.ts';
 import { startOutageProxy } from './outage-proxy.ts';
@@ -23,10 +24,21 @@ const WIDENED = ORDERS('DECIMAL(14,2)');
 /** The same copy, plus a unique key the existing rows break: the copy fails on the first duplicate. */
 const WIDENED_UNIQUE = ORDERS('DECIMAL(14,2)', '\n  -- schemabot:ignore SB201 the test wants the copy to fail\n  UNIQUE KEY uk_code (code),');
 
+/** A fresh `orders` table (the live one, before the change) with `rows` rows. */
 async function createOrders(fx: ActionFixture, rows: number, distinctCodes: number): Promise<void> {
+  await fx.conn.query('DROP TABLE IF EXISTS orders');
   await fx.conn.query(ORDERS('DECIMAL(10,2)').replace(';', ''));
   const values = Array.from({ length: rows }, (_, i) => [`c${i % distinctCodes}`, (i % 1000) + 0.25]);
   await fx.conn.query('INSERT INTO orders (code, amount) VALUES ?', [values]);
+}
+
+/** Submits `orders.sql` as the App does on merge: gated, tagged with the repository, the merge commit and the PR. */
+async function submitAsApp(fx: ActionFixture, pr: number, file: string): Promise<{ sha: string; submitted: DeployView }> {
+  const sha = fakeSha(`merge-of-${pr}`);
+  const submitted = await fx.client.submit({
+    target: 'main', files: { 'orders.sql': file }, clientKey: `${REPO}#${pr}@${sha}/main`, cutover: 'gated', external: { repo: REPO, pr, sha }, actor: 'merger',
+  });
+  return { sha, submitted };
 }
 
 function pushEnv(sha: string): Record<string, string> {
@@ -42,12 +54,7 @@ describe('action: cutover and status, with a runner that works deploys', () => {
 
   it('finds the gated deploy of this commit, logs progress, cuts over and waits for complete', async () => {
     await createOrders(fx, 3000, 3000);
-    const sha = fakeSha('cutover-ok');
-    // As the App submits on merge: gated, tagged with the repository, the merge commit and the PR.
-    const submitted = await fx.client.submit({
-      target: 'main', files: { 'orders.sql': WIDENED }, clientKey: `${REPO}#7@${sha}/main`, cutover: 'gated',
-      external: { repo: REPO, pr: 7, sha }, actor: 'merger',
-    });
+    const { sha, submitted } = await submitAsApp(fx, 7, WIDENED);
 
     const run = await action({ command: 'cutover', 'timeout-minutes': '5' }, pushEnv(sha));
     expect(run.status, run.stdout).toBe(0);
@@ -81,12 +88,8 @@ describe('action: cutover and status, with a runner that works deploys', () => {
   });
 
   it('fails the job, naming the cause, when the deploy fails', async () => {
-    await fx.conn.query('DROP TABLE orders');
     await createOrders(fx, 2000, 500);
-    const sha = fakeSha('cutover-fails');
-    const submitted = await fx.client.submit({
-      target: 'main', files: { 'orders.sql': WIDENED_UNIQUE }, clientKey: `${REPO}#8@${sha}/main`, cutover: 'gated', external: { repo: REPO, pr: 8, sha },
-    });
+    const { sha, submitted } = await submitAsApp(fx, 8, WIDENED_UNIQUE);
     const run = await action({ command: 'cutover', 'timeout-minutes': '5' }, pushEnv(sha));
     expect(run.status).toBe(1);
     expect(run.outputs).toEqual({ 'deploy-id': submitted.id, state: 'failed' });
@@ -96,12 +99,8 @@ describe('action: cutover and status, with a runner that works deploys', () => {
   });
 
   it('rides out the runner being away while it waits, and says so', async () => {
-    await fx.conn.query('DROP TABLE orders');
     await createOrders(fx, 1000, 1000);
-    const sha = fakeSha('runner-restarts');
-    const submitted = await fx.client.submit({
-      target: 'main', files: { 'orders.sql': WIDENED }, clientKey: `${REPO}#10@${sha}/main`, cutover: 'gated', external: { repo: REPO, pr: 10, sha },
-    });
+    const { sha, submitted } = await submitAsApp(fx, 10, WIDENED);
     const proxy = await startOutageProxy(fx.api.url);
     try {
       const running = action({ command: 'cutover', 'runner-url': proxy.url, 'timeout-minutes': '5' }, pushEnv(sha));
@@ -134,7 +133,6 @@ describe('action: cutover and status, with a runner that works deploys', () => {
   });
 
   it('without the App: submit on push makes one gated deploy of the commit, and cutover in the gated job finishes it', async () => {
-    await fx.conn.query('DROP TABLE orders');
     await createOrders(fx, 1000, 1000);
     const workspace = workspaceWith({ 'orders.sql': WIDENED });
     const sha = fakeSha('app-less');
@@ -168,10 +166,7 @@ describe('action: cutover timing out, with a runner whose worker is off', () => 
 
   it('fails after timeout-minutes, naming the state and progress, and leaves the deploy to the runner', async () => {
     await createOrders(fx, 100, 100);
-    const sha = fakeSha('never-ready');
-    const submitted = await fx.client.submit({
-      target: 'main', files: { 'orders.sql': WIDENED }, clientKey: `${REPO}#9@${sha}/main`, cutover: 'gated', external: { repo: REPO, pr: 9, sha },
-    });
+    const { sha, submitted } = await submitAsApp(fx, 9, WIDENED);
     const run = await runAction({ inputs: { ...fx.runnerInputs, command: 'cutover', 'timeout-minutes': '0.05' }, env: pushEnv(sha) });
     expect(run.status).toBe(1);
     expect(run.outputs).toEqual({ 'deploy-id': submitted.id, state: 'queued' });
