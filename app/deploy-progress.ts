@@ -25,7 +25,8 @@ const firstLine = (text: string) => text.split('\n')[0].slice(0, 300);
 /** The stage a running deploy is in: its slowest online migration's, else the deploy's state. */
 function stageOf(deploy: DeployView): string {
   const online = deploy.migrations.filter((m) => m.method === 'online' && m.stage !== 'complete');
-  return online[0]?.stage ?? deploy.state;
+  const stage = online[0]?.stage ?? deploy.state;
+  return stage === 'queued' ? 'starting' : stage;
 }
 
 /** `copying 43%, ETA 6 min`: what a deploy is doing, in a few words. */
@@ -35,7 +36,8 @@ export function statusLine(deploy: DeployView): string {
     case 'running':
     case 'reverting': {
       const eta = deploy.etaSeconds ? `, ETA ${formatDuration(deploy.etaSeconds)}` : '';
-      return `${deploy.state === 'reverting' ? 'reverting' : stageOf(deploy)} ${Math.floor(deploy.percent)}%${eta}`;
+      const throttle = deploy.migrations.find((m) => m.throttle)?.throttle;
+      return `${deploy.state === 'reverting' ? 'reverting' : stageOf(deploy)} ${Math.floor(deploy.percent)}%${eta}${throttle ? `, throttled (${throttle})` : ''}`;
     }
     case 'ready-to-cutover': return deploy.cutover === 'gated' && !deploy.cutoverRequestedBy ? 'ready to cut over, waiting for release' : 'ready, cutting over';
     case 'cutting-over': return 'cutting over';

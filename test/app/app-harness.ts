@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { sign } from '@octokit/webhooks-methods';
 import type { ConnectionTarget } from '../../runner/db/dsn.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
+import type { MigrationTuning } from '../../runner/queue/migration-driver.ts';
 import { buildServer } from '../../runner/server/http-server.ts';
 import { createMetrics } from '../../runner/server/metrics.ts';
 import { createAppLogger } from '../../app/app-logger.ts';
@@ -31,8 +32,8 @@ export class TestRunner {
   private port = 0;
   url = '';
 
-  constructor(target: ConnectionTarget, stateSchema: string) {
-    this.service = new DeployService({ targets: { main: target }, stateSchema, pollMs: 100 });
+  constructor(target: ConnectionTarget, stateSchema: string, migration: MigrationTuning = {}) {
+    this.service = new DeployService({ targets: { main: target }, stateSchema, pollMs: 100, migration });
   }
 
   async start(): Promise<this> {
@@ -161,6 +162,14 @@ export function protectionRuleEvent(github: FakeGitHub, sha: string, runId: numb
     deployment_callback_url: `${github.url}/repos/${OWNER}/${REPO}/actions/runs/${runId}/deployment_protection_rule`,
     deployment: { id: 9000 + runId, sha, ref: 'main', environment },
   };
+}
+
+/** A merge of pull request `number`: a commit of its head's files on main, then the closed event. */
+export function mergePull(github: FakeGitHub, number: number, mergedBy = 'maintainer'): { sha: string; event: object } {
+  const pull = github.pulls.get(number)!;
+  const sha = github.commit(github.filesAt(pull.head), 'main');
+  pull.merged = sha;
+  return { sha, event: pullRequestEvent('closed', github, number, { merged: true, mergedBy }) };
 }
 
 /** Polls `check` until it returns a truthy value. */

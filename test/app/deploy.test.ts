@@ -1,0 +1,104 @@
+// Merge → deploy: the merged pull request becomes one deploy on the runner (a redelivered webhook does
+// not start a second), which runs under concurrent writes while the reconciler keeps the
+// `schemabot/deploy` check run, the GitHub deployment and the sticky comment up to date, ending green
+// with every write kept.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusLine } from '../../app/deploy-progress.ts';
+import { TABLE_SQL, twinFixture, WIDENED, type TwinFixture } from '../support/deploy-fixture.ts';
+import { eventually, mergePull, pullRequestEvent, repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
+
+let fx: TwinFixture;
+let runner: TestRunner;
+let harness: AppHarness;
+
+const hold = (value: 0 | 1) => fx.conn.query(`UPDATE \`${fx.target.database}_hold\`.app_hold SET hold = ${value}`);
+
+/** Lets the held copy run until the runner has stored more progress, holds it again, and waits for GitHub to show it. */
+async function stepCopy(id: string): Promise<void> {
+  const before = (await runner.service.get(id)).percent;
+  await hold(0);
+  await eventually(async () => {
+    const now = await runner.service.get(id);
+    return now.percent > before || now.state !== 'running';
+  }, 'more progress');
+  await hold(1);
+  await eventually(async () => harness.github.checkRunsNamed('schemabot/deploy')[0]?.output.title === statusLine(await runner.service.get(id)),
+    'GitHub showing the held copy');
+}
+
+beforeAll(async () => {
+  fx = await twinFixture(40_000, 2, 2);
+  // Outside the deployed schema, which holds only what the schema files describe.
+  await fx.conn.query(`CREATE DATABASE \`${fx.target.database}_hold\``);
+  await fx.conn.query(`CREATE TABLE \`${fx.target.database}_hold\`.app_hold (hold INT NOT NULL)`);
+  await fx.conn.query(`INSERT INTO \`${fx.target.database}_hold\`.app_hold VALUES (1)`);
+  // The copy waits while `hold` is 1: the test lets it advance step by step and watches GitHub follow.
+  runner = await new TestRunner(fx.target, `_sb_app_deploy_${process.pid}`, {
+    chunkSize: 20, throttleQuery: `SELECT hold FROM \`${fx.target.database}_hold\`.app_hold`,
+  }).start();
+  harness = await startApp(runner);
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await runner?.close();
+  await fx?.load.stop();
+  await fx?.conn.end();
+});
+
+describe('merge → deploy', () => {
+  it('submits one deploy, reports its progress on one check run and a deployment, and ends green with no write lost', async () => {
+    const { github } = harness;
+    const base = github.commit({
+      '.github/schemabot.yml': repoConfig(runner.url), 'schemas/t.sql': `${TABLE_SQL('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n`,
+    }, 'main');
+    const head = github.commit({ ...github.filesAt(base), 'schemas/t.sql': `${WIDENED('t')};\n` });
+    github.openPull(5, base, head);
+    expect((await harness.deliver('pull_request', pullRequestEvent('opened', github, 5))).status).toBe(200);
+
+    const { sha, event } = mergePull(github, 5, 'rel-manager');
+    const delivery = 'merge-delivery-1';
+    expect((await harness.deliver('pull_request', event, { id: delivery })).status).toBe(200);
+    // GitHub redelivers with the same delivery id; a second submit must find the first deploy.
+    expect((await harness.deliver('pull_request', event, { id: delivery })).status).toBe(200);
+
+    const deploys = await runner.service.list({});
+    expect(deploys).toHaveLength(1);
+    expect(deploys[0]).toMatchObject({
+      submittedBy: 'rel-manager via github-app', cutover: 'auto',
+      external: { repo: 'acme/shop', pr: 5, sha, installation: 77, environment: 'production' },
+    });
+
+    const id = deploys[0].id;
+    const held = await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => /throttled/.test(r.output.title ?? '')), 'the held copy on GitHub');
+    expect(held.output.summary).toMatch(/\| t \| online copy \| copying \|/);
+    for (let step = 0; step < 3; step++) await stepCopy(id);
+    await hold(0);
+    const run = await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => r.conclusion), 'the deploy check run to complete', 120_000);
+    expect(github.checkRunsNamed('schemabot/deploy')).toHaveLength(1);
+    expect(run).toMatchObject({ head_sha: sha, conclusion: 'success', external_id: id });
+    const progress = run.history.filter((h) => h.status === 'in_progress').map((h) => h.title);
+    const percents = progress.map((t) => Number(/copying (\d+)%/.exec(t ?? '')?.[1] ?? -1)).filter((p) => p >= 0);
+    expect(new Set(percents).size).toBeGreaterThanOrEqual(3);
+    expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+    expect(run.output.summary).toMatch(/\| t \| online copy \| complete \|/);
+
+    const deployment = await eventually(() => github.deployments.find((d) => d.statuses.at(-1)?.state === 'success'), 'the deployment to succeed');
+    expect(github.deployments).toHaveLength(1);
+    expect(deployment).toMatchObject({ ref: sha, environment: 'schema/production' });
+    const states = deployment.statuses.map((s) => s.state);
+    expect(states.at(-1)).toBe('success');
+    expect(states).toContain('in_progress');
+    expect(states.filter((s, i) => s !== states[i - 1])).toEqual(['queued', 'in_progress', 'success'].filter((s) => states.includes(s)));
+
+    const sticky = await eventually(() => github.commentsOn(5).find((c) => c.body.includes('**production**: complete')), 'the comment status');
+    expect(github.commentsOn(5)).toHaveLength(1);
+    expect(sticky.body).toContain('ALTER TABLE `t`');
+    expect(sticky.body).toMatch(/What <code>\/revert<\/code> would do now/);
+    await eventually(async () => (await runner.service.get(id)).external.github === 'final', 'the deploy marked final');
+
+    const result = await fx.compare();
+    expect(result.definitions[0]).toBe(result.definitions[1]);
+    expect(result.rows[0]).toEqual(result.rows[1]);
+  });
+});
