@@ -1,3 +1,4 @@
+// `schemabot plan`: the plan of a schema directory against a live database, as Markdown or JSON.
 import { Command } from 'commander';
 import { parseDsn } from '../db/dsn.ts';
 import { planSchema } from '../schema/planner.ts';
@@ -12,8 +13,16 @@ export function planCommand(): Command {
     .option('--json', 'print the plan as JSON instead of Markdown')
     .action(async (opts: { dsn: string; schemaDir: string; baseDir?: string; json?: boolean }) => {
       const plan = await planSchema({ target: parseDsn(opts.dsn), schemaDir: opts.schemaDir, baseDir: opts.baseDir });
-      process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanMarkdown(plan)}\n`);
+      await writeAll(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlanMarkdown(plan)}\n`);
       // Errors (unloadable files, unverified DDL, error-level findings) fail the command, as a CI check should.
       if (countBySeverity(plan).error > 0) process.exitCode = 3;
     });
+}
+
+/**
+ * Resolves once stdout has taken every byte: on a pipe, stdout is asynchronous, and the process exit
+ * that follows the command (main.ts) would cut off what a slow reader has not read yet.
+ */
+function writeAll(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
 }

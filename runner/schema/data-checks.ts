@@ -48,7 +48,7 @@ function rangeCheck(col: string, after: ColumnType, name: string): RowCheck | un
   const max = INTEGER_MAX[after.base];
   if (!max) return undefined;
   const [lo, hi] = after.unsigned ? [0n, max[1]] : [-max[0] - 1n, max[0]];
-  return { predicate: `${col} < ${lo} OR ${col} > ${hi}`, what: `hold \`${name}\` outside ${lo} … ${hi}`, fails: true };
+  return { predicate: `${col} < ${lo} OR ${col} > ${hi}`, what: `have \`${name}\` outside ${lo} … ${hi}`, fails: true };
 }
 
 /** Rows whose value of the column does not survive the type change, when that can be said in SQL. */

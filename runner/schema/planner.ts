@@ -136,7 +136,7 @@ export async function planSchema(options: PlanOptions): Promise<Plan> {
     const read = { maxFileBytes: Number(server.packet) - 1024 };
     const dir = readSchemaDir(options.schemaDir, options.root, read);
     const defaults = await readSchemaDefaults(live, target.database);
-    const account = await createWorkspaceAccount(live, target, run.id, [run.schema('ws'), run.schema('base'), run.schema('scratch')]);
+    const account = await createWorkspaceAccount(live, target, run.id, [run.schema('ws'), run.schema('base'), run.schema('scratch')], { offBinlog });
     const isolated = !('reason' in account);
     const open = isolated ? account.connect : () => connect(target);
     const workspace: WorkspaceInfo = { isolated, offBinlog, notes: isolated ? [] : [account.reason] };
@@ -154,7 +154,11 @@ export async function planSchema(options: PlanOptions): Promise<Plan> {
       const verifier = await open();
       const verifications = await (async () => {
         try {
-          if (!(await keepOffBinlog(verifier))) workspace.offBinlog = false;
+          if (!(await keepOffBinlog(verifier))) {
+            workspace.offBinlog = false;
+            workspace.notes.push('binary logging cannot be turned off for the workspace: its DDL (tables of the files, no rows) is written '
+              + 'to the binlog and replayed by replicas');
+          }
           return await verifySteps(verifier, run.schema('scratch'), steps, liveModels, defaults);
         } finally {
           await verifier.end();

@@ -30,7 +30,7 @@ function grantPattern(schema: string): string {
  * The account's host is the plan account's own, so it can connect from wherever the planner runs.
  */
 export async function createWorkspaceAccount(admin: Connection, target: ConnectionTarget, runId: string,
-  schemas: string[]): Promise<WorkspaceAccount | { reason: string }> {
+  schemas: string[], options: { offBinlog?: boolean } = {}): Promise<WorkspaceAccount | { reason: string }> {
   const [[me]] = await admin.query<RowDataPacket[]>('SELECT CURRENT_USER() AS me');
   const host = String(me.me).slice(String(me.me).lastIndexOf('@') + 1);
   const user = workspaceUser(runId);
@@ -41,6 +41,10 @@ export async function createWorkspaceAccount(admin: Connection, target: Connecti
       // MySQL has no per-account statement time: the session limit set by the workspace remains.
       .catch(() => admin.query('CREATE USER ?@? IDENTIFIED BY ? WITH MAX_USER_CONNECTIONS 2', [user, host, password]));
     for (const schema of schemas) await admin.query(`GRANT ${PRIVILEGES} ON ${grantPattern(schema)}.* TO ?@?`, [user, host]);
+    // Its only global privilege, when the plan account keeps its own scratch work off the binlog: the
+    // same for the workspace, so that replicas never run the files' statements. A statement in a
+    // schema file cannot use it (files hold one CREATE TABLE; multiple statements are off).
+    if (options.offBinlog) await admin.query('GRANT BINLOG ADMIN ON *.* TO ?@?', [user, host]).catch(() => undefined);
     const account: WorkspaceAccount = {
       user, host, drop,
       connect: () => connect({ ...target, user, password, database: '' }),
