@@ -3,6 +3,7 @@
 // delivered over HTTP. Log lines of the App are kept to check that no credential reaches them.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Connection } from 'mysql2/promise';
 import { sign } from '@octokit/webhooks-methods';
 import type { ConnectionTarget } from '../../runner/db/dsn.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
@@ -162,6 +163,31 @@ export function protectionRuleEvent(github: FakeGitHub, sha: string, runId: numb
     deployment_callback_url: `${github.url}/repos/${OWNER}/${REPO}/actions/runs/${runId}/deployment_protection_rule`,
     deployment: { id: 9000 + runId, sha, ref: 'main', environment },
   };
+}
+
+/**
+ * A switch in its own database that a runner's throttle query reads: while it is 1 the copy waits,
+ * so a test can hold a deploy before ready and let it go on.
+ */
+export class CopyHold {
+  private constructor(private readonly conn: Connection, private readonly database: string) {}
+
+  static async create(conn: Connection, database: string): Promise<CopyHold> {
+    const hold = new CopyHold(conn, `${database}_hold`);
+    await conn.query(`CREATE DATABASE \`${hold.database}\``);
+    await conn.query(`CREATE TABLE \`${hold.database}\`.app_hold (hold INT NOT NULL)`);
+    await conn.query(`INSERT INTO \`${hold.database}\`.app_hold VALUES (1)`);
+    return hold;
+  }
+
+  /** The runner tuning: small chunks, and the copy waits while the switch is on. */
+  get tuning(): MigrationTuning {
+    return { chunkSize: 20, throttleQuery: `SELECT hold FROM \`${this.database}\`.app_hold` };
+  }
+
+  async set(on: boolean): Promise<void> {
+    await this.conn.query(`UPDATE \`${this.database}\`.app_hold SET hold = ${on ? 1 : 0}`);
+  }
 }
 
 /** A merge of pull request `number`: a commit of its head's files on main, then the closed event. */

@@ -5,37 +5,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusLine } from '../../app/deploy-progress.ts';
 import { TABLE_SQL, twinFixture, WIDENED, type TwinFixture } from '../support/deploy-fixture.ts';
-import { eventually, mergePull, pullRequestEvent, repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
+import { CopyHold, eventually, mergePull, pullRequestEvent, repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
 
 let fx: TwinFixture;
 let runner: TestRunner;
 let harness: AppHarness;
-
-const hold = (value: 0 | 1) => fx.conn.query(`UPDATE \`${fx.target.database}_hold\`.app_hold SET hold = ${value}`);
+let hold: CopyHold;
 
 /** Lets the held copy run until the runner has stored more progress, holds it again, and waits for GitHub to show it. */
 async function stepCopy(id: string): Promise<void> {
   const before = (await runner.service.get(id)).percent;
-  await hold(0);
+  await hold.set(false);
   await eventually(async () => {
     const now = await runner.service.get(id);
     return now.percent > before || now.state !== 'running';
   }, 'more progress');
-  await hold(1);
+  await hold.set(true);
   await eventually(async () => harness.github.checkRunsNamed('schemabot/deploy')[0]?.output.title === statusLine(await runner.service.get(id)),
     'GitHub showing the held copy');
 }
 
 beforeAll(async () => {
   fx = await twinFixture(40_000, 2, 2);
-  // Outside the deployed schema, which holds only what the schema files describe.
-  await fx.conn.query(`CREATE DATABASE \`${fx.target.database}_hold\``);
-  await fx.conn.query(`CREATE TABLE \`${fx.target.database}_hold\`.app_hold (hold INT NOT NULL)`);
-  await fx.conn.query(`INSERT INTO \`${fx.target.database}_hold\`.app_hold VALUES (1)`);
-  // The copy waits while `hold` is 1: the test lets it advance step by step and watches GitHub follow.
-  runner = await new TestRunner(fx.target, `_sb_app_deploy_${process.pid}`, {
-    chunkSize: 20, throttleQuery: `SELECT hold FROM \`${fx.target.database}_hold\`.app_hold`,
-  }).start();
+  // The copy waits while held: the test lets it advance step by step and watches GitHub follow.
+  hold = await CopyHold.create(fx.conn, fx.target.database);
+  runner = await new TestRunner(fx.target, `_sb_app_deploy_${process.pid}`, hold.tuning).start();
   harness = await startApp(runner);
 });
 
@@ -73,7 +67,7 @@ describe('merge → deploy', () => {
     const held = await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => /throttled/.test(r.output.title ?? '')), 'the held copy on GitHub');
     expect(held.output.summary).toMatch(/\| t \| online copy \| copying \|/);
     for (let step = 0; step < 3; step++) await stepCopy(id);
-    await hold(0);
+    await hold.set(false);
     const run = await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => r.conclusion), 'the deploy check run to complete', 120_000);
     expect(github.checkRunsNamed('schemabot/deploy')).toHaveLength(1);
     expect(run).toMatchObject({ head_sha: sha, conclusion: 'success', external_id: id });

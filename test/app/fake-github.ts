@@ -15,6 +15,8 @@ export interface Call {
   status: number;
   /** A token the call carried, for checks that it never leaks. */
   token?: string;
+  /** The webhook delivery the call was made for (Probot sends it along), if any. */
+  delivery?: string;
 }
 
 export interface CheckRun {
@@ -135,7 +137,10 @@ export class FakeGitHub {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://x');
-    const call: Call = { method: req.method ?? 'GET', path: url.pathname, body: text ? JSON.parse(text) : undefined, auth: 'none', status: 0 };
+    const call: Call = {
+      method: req.method ?? 'GET', path: url.pathname, body: text ? JSON.parse(text) : undefined, auth: 'none', status: 0,
+      delivery: req.headers['x-github-delivery'] as string | undefined,
+    };
     const reply = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
       call.status = status;
       this.calls.push(call);
