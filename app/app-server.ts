@@ -1,7 +1,8 @@
 // Runs the App: Probot's HTTP server (signed webhooks at /api/github/webhooks, GET /ping) plus
 // GET /healthz, with the App's logger and Octokit settings, and the reconciler that brings GitHub up to
 // date with the runners. Used by `schemabot serve --app`, the standalone entry (app/main.ts) and tests.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Probot, Server } from 'probot';
 import { createAppLogger } from './app-logger.ts';
@@ -32,6 +33,15 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+/** Probot's server treats port 0 as "use 3000": an ephemeral port is picked here instead. */
+async function freePort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, host, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 function healthz(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== 'GET' || req.url?.split('?')[0] !== '/healthz') return false;
   res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
@@ -44,9 +54,10 @@ export async function startAppServer(options: AppServerOptions): Promise<Running
     level: options.logLevel, secrets: [...options.registry.secrets(), options.webhookSecret],
   });
   const schemabot = createSchemabotApp({ registry: options.registry, reconcile: options.reconcile });
+  const host = options.host ?? '127.0.0.1';
   const server = new Server({
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 3000,
+    host,
+    port: options.port === 0 ? await freePort(host) : options.port ?? 3000,
     log,
     enableStaticFiles: false,
     Probot: Probot.defaults({
