@@ -136,7 +136,8 @@ export class FakeGitHub {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', 'http://x');
+    // GitHub Enterprise Server's layout (GHE_HOST): the same API under /api/v3.
+    const url = new URL((req.url ?? '/').replace(/^\/api\/v3(?=\/)/, ''), 'http://x');
     const call: Call = {
       method: req.method ?? 'GET', path: url.pathname, body: text ? JSON.parse(text) : undefined, auth: 'none', status: 0,
       delivery: req.headers['x-github-delivery'] as string | undefined,
