@@ -18,15 +18,18 @@ export function isDataError(err: unknown): boolean {
   return errno !== undefined && DATA_ERRORS.has(errno);
 }
 
+/** The index a duplicate-key error (1062) names; MariaDB says 'uk', MySQL 8 'table.uk'. */
+export function duplicateKeyName(err: unknown): string | undefined {
+  if (mysqlErrno(err) !== 1062) return undefined;
+  return /for key '(?:[^'.]*\.)?([^']+)'/.exec(err instanceof Error ? err.message : '')?.[1];
+}
+
 /**
  * A duplicate on the shared key itself: the copy and the applier wrote the same row at once (READ
- * COMMITTED takes no gap locks). Retrying resolves it; a duplicate on any other key is about data.
+ * COMMITTED takes no gap locks). Retrying resolves it.
  */
 export function isSharedKeyRace(err: unknown, sharedIndex: string): boolean {
-  if (mysqlErrno(err) !== 1062) return false;
-  // MariaDB names the index 'uk', MySQL 8 'table.uk'.
-  const m = /for key '(?:[^'.]*\.)?([^']+)'/.exec(err instanceof Error ? err.message : '');
-  return m?.[1] === sharedIndex;
+  return duplicateKeyName(err) === sharedIndex;
 }
 
 /** The server went away or restarted (1053 shutdown in progress, 1927 connection killed, 2006/2013 lost). */

@@ -10,8 +10,8 @@ import type { BinlogApplier } from './binlog-applier.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed } from './errors.ts';
 import { mysqlErrno } from '../db/mysql-errors.ts';
-import { uniqueKeyViolation } from './row-transfer.ts';
-import { showCreateTable, type TableInfo } from '../db/table-info.ts';
+import { duplicateFailure } from './duplicate-proof.ts';
+import { showCreateTable, type IndexInfo, type TableInfo } from '../db/table-info.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -21,6 +21,8 @@ export interface DeferredIndexes {
   clauses: string[];
   /** The shadow table's definition before the indexes were dropped. */
   definition: string;
+  /** The deferred indexes' columns, to check a duplicate against the original (absent in older checkpoints). */
+  indexes?: IndexInfo[];
 }
 
 const INDEX_LINE = /^\s*((?:UNIQUE |FULLTEXT |SPATIAL )?KEY) `((?:[^`]|``)+)` (.*?),?$/;
@@ -29,7 +31,7 @@ export async function dropDeferrableIndexes(conn: Connection, names: TableNames,
   shadow: TableInfo): Promise<DeferredIndexes | undefined> {
   const definition = await showCreateTable(conn, names.shadow);
   const generated = new Set(shadow.columns.filter((c) => c.generated).map((c) => c.name));
-  const deferred: DeferredIndexes = { names: [], clauses: [], definition };
+  const deferred: DeferredIndexes = { names: [], clauses: [], definition, indexes: [] };
   for (const line of definition.split('\n')) {
     const m = INDEX_LINE.exec(line);
     if (!m) continue;
@@ -44,6 +46,7 @@ export async function dropDeferrableIndexes(conn: Connection, names: TableNames,
     if (!plain) return undefined;
     deferred.names.push(name);
     deferred.clauses.push(`ADD ${m[1]} ${quoteIdent(name)} ${m[3]}`);
+    deferred.indexes!.push(index);
   }
   if (deferred.names.length === 0) return undefined;
   await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.names.map((n) => `DROP INDEX ${quoteIdent(n)}`).join(', ')}`);
@@ -60,7 +63,7 @@ const RETRYABLE_BUILD = new Set([1205]);
  * catches up first, so little is pending; a duplicate is retried once more caught up (a unique value
  * may be moving between rows), then reported as the data problem it is.
  */
-export async function rebuildIndexes(conn: Connection, names: TableNames, deferred: DeferredIndexes,
+export async function rebuildIndexes(conn: Connection, names: TableNames, mapping: ColumnMapping, deferred: DeferredIndexes,
   applier: BinlogApplier, catchUp: () => Promise<void>): Promise<void> {
   await conn.query('SET SESSION lock_wait_timeout = 5');
   for (let attempt = 1; ; attempt++) {
@@ -71,9 +74,7 @@ export async function rebuildIndexes(conn: Connection, names: TableNames, deferr
       break;
     } catch (err) {
       if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) continue;
-      if (mysqlErrno(err) === 1062) {
-        throw uniqueKeyViolation(err);
-      }
+      if (mysqlErrno(err) === 1062) throw await duplicateFailure(conn, names, mapping, err, 'rebuilding the shadow table\'s unique indexes', deferred.indexes);
       throw new MigrationFailed(`rebuilding the shadow table's indexes failed: ${(err as Error).message}`);
     } finally {
       applier.release();

@@ -378,7 +378,7 @@ export class OnlineMigration {
     if (current === comparableCreateTable(this.helpers.shadowDefinition)) return;
     this.setState('building-indexes');
     this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
-    await rebuildIndexes(await this.open(), this.names, deferred, this.activeApplier, () => this.catchUp());
+    await rebuildIndexes(await this.open(), this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp());
   }
 
   /** Applies the binlog while waiting until the gate opens (or the migration fails). */

@@ -1,13 +1,16 @@
 // Copies the original table into the shadow table in key-ordered chunks, one transaction each
 // (row-transfer.ts). Strict mode and no IGNORE: a value that does not fit, or a duplicate for a new
-// unique key, fails the migration instead of silently changing or dropping a row.
+// unique key that the original proves, fails the migration instead of silently changing or dropping a row.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { CheckpointPort, CopyProgress } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
 import { mysqlErrno } from '../db/mysql-errors.ts';
-import { inTransferTransaction, transferFailure, transferRows, uniqueKeyViolation } from './row-transfer.ts';
+import { collidableKeys, refreshCollidingRows, type UniqueKeyColumns } from './colliding-rows.ts';
+import { duplicateFailure } from './duplicate-proof.ts';
+import { NotRetryable } from './errors.ts';
+import { inTransferTransaction, transferFailure, transferRows } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
 
 export interface CopierOptions {
@@ -30,7 +33,9 @@ export interface CopyHooks {
 
 const MIN_CHUNK = 500;
 const MAX_CHUNK = 100_000;
-const DUPLICATE_RETRIES = 3;
+/** Duplicates on one chunk before the original is asked whether it holds them, and before giving up. */
+const PROOF_AFTER = 3;
+const MAX_DUPLICATE_RETRIES = 20;
 
 export class RowCopier {
   rowsCopied = 0;
@@ -39,6 +44,8 @@ export class RowCopier {
   private maxKey: KeyValues | undefined;
   private done = false;
   private readonly index: string;
+  /** Read at the first duplicate: the unique keys whose stale rows a retry refreshes. */
+  private collidable: UniqueKeyColumns[] | undefined;
 
   constructor(private readonly conn: Connection, private readonly names: TableNames, private readonly mapping: ColumnMapping,
     private readonly options: CopierOptions) {
@@ -128,6 +135,7 @@ export class RowCopier {
     for (let duplicates = 0; ; duplicates++) {
       try {
         const copied = await inTransferTransaction(this.conn, this.mapping, async () => {
+          if (duplicates > 0) await refreshCollidingRows(this.conn, this.names, this.mapping, scope, this.collidable!);
           const rows = await transferRows(this.conn, this.names, this.mapping, scope);
           await this.options.checkpoints?.copied(this.conn, { lastKey: upper, rowsCopied: this.rowsCopied + rows, done: last });
           return rows;
@@ -138,9 +146,15 @@ export class RowCopier {
         return copied;
       } catch (err) {
         if (mysqlErrno(err) !== 1062) throw transferFailure(err, 'copying rows', 'a row of the original table');
-        if (duplicates >= DUPLICATE_RETRIES) throw uniqueKeyViolation(err);
-        // Possibly a row whose change is still in flight in the binlog: catch up, then retry.
-        await hooks.catchUp();
+        // Most likely a row whose move to another value is still ahead in the binlog: retry with the
+        // colliding rows refreshed (colliding-rows.ts), catching up too after a few tries. Only the
+        // original table can say it is the data (duplicateFailure asks it).
+        this.collidable ??= await collidableKeys(this.conn, this.names, this.mapping);
+        if (duplicates === PROOF_AFTER || duplicates === MAX_DUPLICATE_RETRIES) {
+          const failure = await duplicateFailure(this.conn, this.names, this.mapping, err, 'copying rows');
+          if (failure instanceof NotRetryable || duplicates === MAX_DUPLICATE_RETRIES) throw failure;
+        }
+        if (duplicates >= 1) await hooks.catchUp();
       }
     }
   }

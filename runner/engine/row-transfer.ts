@@ -86,11 +86,6 @@ export async function inTransferTransaction<T>(conn: Connection, mapping: Column
   }
 }
 
-/** A duplicate that survived catching up: the data itself violates a new unique key. */
-export function uniqueKeyViolation(err: unknown): MigrationFailed {
-  return new MigrationFailed(`the original table has rows that violate a unique key of the new definition: ${(err as Error).message}`);
-}
-
 /** A failed transfer, named for what it was doing (`rows` says whose rows, for values that do not fit). */
 export function transferFailure(err: unknown, action: string, rows: string): Error {
   if (err instanceof MigrationFailed || isInterruption(err)) return err as Error;
