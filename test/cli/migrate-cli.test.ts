@@ -122,24 +122,26 @@ describe('schemabot migrate (CLI)', () => {
     await conn.end();
   });
 
-  it('on SIGINT aborts, removes its helper tables and leaves the table untouched', async () => {
-    const { conn, dsn } = await freshDatabase('cli');
-    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
-    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_500');
-    const dir = mkdtempSync(join(tmpdir(), 'schemabot-flag-'));
-    const run = await schemabot(['migrate', '--dsn', dsn, '--table', 't', '--alter', 'MODIFY v BIGINT', '--postpone-cutover',
-      '--postpone-flag-file', join(dir, 'postpone')], async (stderr, pid) => {
-      while (!/until cut-over is released/.test(stderr())) await new Promise((r) => setTimeout(r, 50));
-      process.kill(pid, 'SIGINT');
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`on ${signal} aborts, removes its helper tables and leaves the table untouched`, async () => {
+      const { conn, dsn } = await freshDatabase('cli');
+      await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+      await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_500');
+      const dir = mkdtempSync(join(tmpdir(), 'schemabot-flag-'));
+      const run = await schemabot(['migrate', '--dsn', dsn, '--table', 't', '--alter', 'MODIFY v BIGINT', '--postpone-cutover',
+        '--postpone-flag-file', join(dir, 'postpone')], async (stderr, pid) => {
+        while (!/until cut-over is released/.test(stderr())) await new Promise((r) => setTimeout(r, 50));
+        process.kill(pid, signal);
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split('\n').at(-1)).toBe(
+        'schemabot: failed: migration aborted by the operator (the original table is untouched)');
+      const [tables] = await conn.query<RowDataPacket[]>('SHOW TABLES');
+      expect(tables.map((r) => Object.values(r)[0])).toEqual(['t']);
+      const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
+      expect(col.Type).toBe('int(11)');
+      rmSync(dir, { recursive: true, force: true });
+      await conn.end();
     });
-    expect(run.code).toBe(1);
-    expect(run.stderr.trim().split('\n').at(-1)).toBe(
-      'schemabot: failed: migration aborted by the operator (the original table is untouched)');
-    const [tables] = await conn.query<RowDataPacket[]>('SHOW TABLES');
-    expect(tables.map((r) => Object.values(r)[0])).toEqual(['t']);
-    const [[col]] = await conn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
-    expect(col.Type).toBe('int(11)');
-    rmSync(dir, { recursive: true, force: true });
-    await conn.end();
-  });
+  }
 });
