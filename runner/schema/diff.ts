@@ -2,7 +2,7 @@
 // backtick-quoted; definitions are the server's own text. Column renames come only from explicit
 // hints: a dropped column plus an added one is a drop and an add.
 import { quoteIdent } from '../db/quote.ts';
-import { comparableCreateTable, parseForeignKey, type ColumnModel, type ConstraintModel, type TableModel } from './table-model.ts';
+import { equivalentCreateTable, parseForeignKey, type ColumnModel, type ConstraintModel, type TableModel } from './table-model.ts';
 
 export type ClauseKind =
   | 'drop-constraint' | 'drop-index' | 'drop-column' | 'rename-column' | 'modify-column' | 'add-column'
@@ -231,10 +231,9 @@ export function diffTable(live: TableModel, desired: TableModel, hints: Map<stri
   const unmodelled = live.others.join('\n') !== desired.others.join('\n');
   if (unmodelled) errors.push(`schemabot cannot generate DDL for: ${[...desired.others, ...live.others].join('; ')}`);
   // Index and constraint order is cosmetic (the server appends what an ALTER adds); anything else is not.
-  const lines = (text: string) => comparableCreateTable(text).replace(/,$/gm, '').split('\n').sort().join('\n');
   // A key whose referenced column is renamed reads as the server will rewrite it.
   const liveText = live.constraints.reduce((text, c) => text.replace(c.definition, liveConstraints.get(c.name)!), live.createTable);
-  if (statements.length === 0 && lines(liveText) !== lines(desired.createTable)) {
+  if (statements.length === 0 && equivalentCreateTable(liveText) !== equivalentCreateTable(desired.createTable)) {
     errors.push('the live and desired definitions differ in a way schemabot does not model');
   }
   if (statements.length === 0 && errors.length === 0) return undefined;

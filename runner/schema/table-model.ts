@@ -200,3 +200,13 @@ export function parseForeignKey(definition: string): ForeignKey | undefined {
 export function foreignKeys(model: TableModel): ForeignKey[] {
   return model.constraints.flatMap((c) => (c.kind === 'FOREIGN KEY' ? [parseForeignKey(c.definition)].filter((k) => k !== undefined) : []));
 }
+
+/**
+ * comparableCreateTable with the order of indexes and constraints ignored: the server appends what an
+ * ALTER adds (and the implicit index of a foreign key), so only columns, options and the set of keys count.
+ */
+export function equivalentCreateTable(createTable: string): string {
+  const lines = comparableCreateTable(createTable).split('\n').map((l) => l.replace(/,$/, ''));
+  const isKey = (l: string) => /^\s+(?:PRIMARY KEY|(?:UNIQUE |FULLTEXT |SPATIAL )?KEY|CONSTRAINT) /.test(l);
+  return [...lines.filter((l) => !isKey(l)), ...lines.filter(isKey).sort()].join('\n');
+}

@@ -8,7 +8,7 @@ import { mysqlErrno } from '../db/mysql-errors.ts';
 import { showCreateTable } from '../db/table-info.ts';
 import type { PlanStep } from './plan-order.ts';
 import { schemaDefaultsClause, type SchemaDefaults } from './workspace.ts';
-import { comparableCreateTable, foreignKeys, type TableModel } from './table-model.ts';
+import { comparableCreateTable, equivalentCreateTable, foreignKeys, type TableModel } from './table-model.ts';
 
 export type Algorithm = 'INSTANT' | 'INPLACE' | 'COPY';
 
@@ -115,9 +115,9 @@ export async function verifySteps(conn: Connection, scratchSchema: string, steps
         }
         if (step.kind === 'drop') continue;
         result.definition = await showCreateTable(conn, step.table);
-        const wanted = comparableCreateTable(step.after!.createTable);
-        if (last.get(step.table) === i && comparableCreateTable(result.definition) !== wanted) {
-          result.error = `the generated DDL produces\n${comparableCreateTable(result.definition)}\ninstead of\n${wanted}`;
+        const wanted = equivalentCreateTable(step.after!.createTable);
+        if (last.get(step.table) === i && equivalentCreateTable(result.definition) !== wanted) {
+          result.error = `the generated DDL produces\n${comparableCreateTable(result.definition)}\ninstead of\n${comparableCreateTable(step.after!.createTable)}`;
         }
       } catch (err) {
         result.error = `the generated DDL fails${step.kind === 'alter' ? '' : ` (${step.kind})`}: ${(err as Error).message}`;
