@@ -71,8 +71,8 @@ export async function reclaimLeftovers(conn: Connection): Promise<string[]> {
     if (Number(row.ok) !== 1) continue;
     try {
       for (const schema of leftovers.schemas) {
-        await conn.query(`DROP DATABASE IF EXISTS ${quoteIdent(schema)}`);
-        reclaimed.push(schema);
+        // Another account's leftovers may be out of reach: they wait for a run that may drop them.
+        if (await conn.query(`DROP DATABASE IF EXISTS ${quoteIdent(schema)}`).then(() => true, () => false)) reclaimed.push(schema);
       }
       for (const { user, host } of leftovers.accounts) await conn.query('DROP USER IF EXISTS ?@?', [user, host]).catch(() => undefined);
     } finally {
