@@ -5,6 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mysql2/promise';
 import { sign } from '@octokit/webhooks-methods';
+import { afterAll, beforeAll } from 'vitest';
 import type { ConnectionTarget } from '../../runner/db/dsn.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
 import type { MigrationTuning } from '../../runner/queue/migration-driver.ts';
@@ -14,6 +15,7 @@ import { createAppLogger } from '../../app/app-logger.ts';
 import { startAppServer, type RunningApp } from '../../app/app-server.ts';
 import { RunnerRegistry } from '../../app/runner-registry.ts';
 import type { ReconcileTuning } from '../../app/schemabot-app.ts';
+import { twinFixture, type TwinFixture } from '../support/deploy-fixture.ts';
 import { FakeGitHub } from './fake-github.ts';
 
 export const OWNER = 'acme';
@@ -188,6 +190,43 @@ export class CopyHold {
   async set(on: boolean): Promise<void> {
     await this.conn.query(`UPDATE \`${this.database}\`.app_hold SET hold = ${on ? 1 : 0}`);
   }
+}
+
+/** A table and its twin under writes, a runner whose copy can be held, and the App: what the deploy tests share. */
+export interface DeployStack {
+  fx: TwinFixture;
+  hold: CopyHold;
+  runner: TestRunner;
+  harness: AppHarness;
+  close(): Promise<void>;
+}
+
+export async function deployStack(name: string, rows: number, writers: number): Promise<DeployStack> {
+  const fx = await twinFixture(rows, writers, 2);
+  const hold = await CopyHold.create(fx.conn, fx.target.database);
+  const runner = await new TestRunner(fx.target, `_sb_app_${name}_${process.pid}`, hold.tuning).start();
+  const harness = await startApp(runner);
+  return {
+    fx, hold, runner, harness,
+    async close() {
+      await harness.close();
+      await runner.close();
+      await fx.load.stop();
+      await fx.conn.end();
+    },
+  };
+}
+
+/** Starts a deploy stack before the file's tests and closes it after them; its fields are set once they run. */
+export function useDeployStack(name: string, rows: number, writers: number): DeployStack {
+  const holder = {} as DeployStack;
+  beforeAll(async () => {
+    Object.assign(holder, await deployStack(name, rows, writers));
+  });
+  afterAll(async () => {
+    await holder.close?.();
+  });
+  return holder;
 }
 
 /** A merge of pull request `number`: a commit of its head's files on main, then the closed event. */

@@ -2,61 +2,47 @@
 // not start a second), which runs under concurrent writes while the reconciler keeps the
 // `schemabot/deploy` check run, the GitHub deployment and the sticky comment up to date, ending green
 // with every write kept.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusLine } from '../../app/deploy-progress.ts';
-import { TABLE_SQL, twinFixture, WIDENED, type TwinFixture } from '../support/deploy-fixture.ts';
-import { CopyHold, eventually, mergePull, pullRequestEvent, repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
+import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
+import {
+  eventually, mergePull, pullRequestEvent, repoConfig, useDeployStack,
+} from './app-harness.ts';
 
-let fx: TwinFixture;
-let runner: TestRunner;
-let harness: AppHarness;
-let hold: CopyHold;
+const stack = useDeployStack('deploy', 40_000, 2);
 
 /** Lets the held copy run until the runner has stored more progress, holds it again, and waits for GitHub to show it. */
 async function stepCopy(id: string): Promise<void> {
-  const before = (await runner.service.get(id)).percent;
-  await hold.set(false);
+  const before = (await stack.runner.service.get(id)).percent;
+  await stack.hold.set(false);
   await eventually(async () => {
-    const now = await runner.service.get(id);
+    const now = await stack.runner.service.get(id);
     return now.percent > before || now.state !== 'running';
   }, 'more progress');
-  await hold.set(true);
-  await eventually(async () => harness.github.checkRunsNamed('schemabot/deploy')[0]?.output.title === statusLine(await runner.service.get(id)),
+  await stack.hold.set(true);
+  await eventually(async () => stack.harness.github.checkRunsNamed('schemabot/deploy')[0]?.output.title === statusLine(await stack.runner.service.get(id)),
     'GitHub showing the held copy');
 }
 
-beforeAll(async () => {
-  fx = await twinFixture(40_000, 2, 2);
-  // The copy waits while held: the test lets it advance step by step and watches GitHub follow.
-  hold = await CopyHold.create(fx.conn, fx.target.database);
-  runner = await new TestRunner(fx.target, `_sb_app_deploy_${process.pid}`, hold.tuning).start();
-  harness = await startApp(runner);
-});
 
-afterAll(async () => {
-  await harness?.close();
-  await runner?.close();
-  await fx?.load.stop();
-  await fx?.conn.end();
-});
 
 describe('merge → deploy', () => {
   it('submits one deploy, reports its progress on one check run and a deployment, and ends green with no write lost', async () => {
-    const { github } = harness;
+    const { github } = stack.harness;
     const base = github.commit({
-      '.github/schemabot.yml': repoConfig(runner.url), 'schemas/t.sql': `${TABLE_SQL('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n`,
+      '.github/schemabot.yml': repoConfig(stack.runner.url), 'schemas/t.sql': `${TABLE_SQL('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n`,
     }, 'main');
     const head = github.commit({ ...github.filesAt(base), 'schemas/t.sql': `${WIDENED('t')};\n` });
     github.openPull(5, base, head);
-    expect((await harness.deliver('pull_request', pullRequestEvent('opened', github, 5))).status).toBe(200);
+    expect((await stack.harness.deliver('pull_request', pullRequestEvent('opened', github, 5))).status).toBe(200);
 
     const { sha, event } = mergePull(github, 5, 'rel-manager');
     const delivery = 'merge-delivery-1';
-    expect((await harness.deliver('pull_request', event, { id: delivery })).status).toBe(200);
+    expect((await stack.harness.deliver('pull_request', event, { id: delivery })).status).toBe(200);
     // GitHub redelivers with the same delivery id; a second submit must find the first deploy.
-    expect((await harness.deliver('pull_request', event, { id: delivery })).status).toBe(200);
+    expect((await stack.harness.deliver('pull_request', event, { id: delivery })).status).toBe(200);
 
-    const deploys = await runner.service.list({});
+    const deploys = await stack.runner.service.list({});
     expect(deploys).toHaveLength(1);
     expect(deploys[0]).toMatchObject({
       submittedBy: 'rel-manager via github-app', cutover: 'auto',
@@ -67,7 +53,7 @@ describe('merge → deploy', () => {
     const held = await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => /throttled/.test(r.output.title ?? '')), 'the held copy on GitHub');
     expect(held.output.summary).toMatch(/\| t \| online copy \| copying \|/);
     for (let step = 0; step < 3; step++) await stepCopy(id);
-    await hold.set(false);
+    await stack.hold.set(false);
     const run = await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => r.conclusion), 'the deploy check run to complete', 120_000);
     expect(github.checkRunsNamed('schemabot/deploy')).toHaveLength(1);
     expect(run).toMatchObject({ head_sha: sha, conclusion: 'success', external_id: id });
@@ -89,9 +75,9 @@ describe('merge → deploy', () => {
     expect(github.commentsOn(5)).toHaveLength(1);
     expect(sticky.body).toContain('ALTER TABLE `t`');
     expect(sticky.body).toMatch(/What <code>\/revert<\/code> would do now/);
-    await eventually(async () => (await runner.service.get(id)).external.github === 'final', 'the deploy marked final');
+    await eventually(async () => (await stack.runner.service.get(id)).external.github === 'final', 'the deploy marked final');
 
-    const result = await fx.compare();
+    const result = await stack.fx.compare();
     expect(result.definitions[0]).toBe(result.definitions[1]);
     expect(result.rows[0]).toEqual(result.rows[1]);
   });

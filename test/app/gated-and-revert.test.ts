@@ -3,78 +3,65 @@
 // reconciler once it is ready (and a later one at once); the `schemabot/cutover` check run offers a
 // button that only a maintainer can use; `/revert` from a read-only user changes nothing, from a
 // maintainer it swaps back without losing a write.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLE_SQL, twinFixture, WIDENED, type TwinFixture } from '../support/deploy-fixture.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
 import {
-  commentEvent, CopyHold, eventually, mergePull, protectionRuleEvent, repoConfig, requestedActionEvent, startApp, TestRunner, type AppHarness,
+  commentEvent, eventually, mergePull, protectionRuleEvent, repoConfig, requestedActionEvent, useDeployStack,
 } from './app-harness.ts';
 
-let fx: TwinFixture;
-let hold: CopyHold;
-let runner: TestRunner;
-let harness: AppHarness;
+const stack = useDeployStack('gated', 20_000, 2);
 let sha: string;
 let deployId: string;
 
 beforeAll(async () => {
-  fx = await twinFixture(20_000, 2, 2);
-  hold = await CopyHold.create(fx.conn, fx.target.database);
-  runner = await new TestRunner(fx.target, `_sb_app_gated_${process.pid}`, hold.tuning).start();
-  harness = await startApp(runner);
-  harness.github.permissions.set('maintainer', 'maintain').set('reader', 'read').set('dev', 'write');
+  stack.harness.github.permissions.set('maintainer', 'maintain').set('reader', 'read').set('dev', 'write');
 });
 
-afterAll(async () => {
-  await harness?.close();
-  await runner?.close();
-  await fx?.load.stop();
-  await fx?.conn.end();
-});
 
-const deploy = () => runner.service.get(deployId);
+const deploy = () => stack.runner.service.get(deployId);
 
 describe('gated cut-over', () => {
   it('answers a protection rule with a status report before the deploy is ready, and approves once it is', async () => {
-    const { github } = harness;
+    const { github } = stack.harness;
     const base = github.commit({
-      '.github/schemabot.yml': repoConfig(runner.url, { cutover: 'gated' }), 'schemas/t.sql': `${TABLE_SQL('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n`,
+      '.github/schemabot.yml': repoConfig(stack.runner.url, { cutover: 'gated' }), 'schemas/t.sql': `${TABLE_SQL('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n`,
     }, 'main');
     github.openPull(7, base, github.commit({ ...github.filesAt(base), 'schemas/t.sql': `${WIDENED('t')};\n` }));
     const merge = mergePull(github, 7);
     sha = merge.sha;
-    expect((await harness.deliver('pull_request', merge.event)).status).toBe(200);
-    [{ id: deployId }] = await runner.service.list({});
+    expect((await stack.harness.deliver('pull_request', merge.event)).status).toBe(200);
+    [{ id: deployId }] = await stack.runner.service.list({});
     expect((await deploy()).cutover).toBe('gated');
 
-    expect((await harness.deliver('deployment_protection_rule', protectionRuleEvent(github, sha, 501))).status).toBe(200);
+    expect((await stack.harness.deliver('deployment_protection_rule', protectionRuleEvent(github, sha, 501))).status).toBe(200);
     expect(github.protectionAnswers).toHaveLength(1);
     expect(github.protectionAnswers[0].runId).toBe('501');
     expect(github.protectionAnswers[0].body.state).toBeUndefined();
     expect(github.protectionAnswers[0].body).toMatchObject({ environment_name: 'production-schema', comment: expect.stringMatching(/waiting for the schema deploy\n.*(queued|starting|copying)/) });
     expect((await deploy()).external.gates).toEqual([expect.objectContaining({ environment: 'production-schema', url: expect.stringMatching(/\/actions\/runs\/501\/deployment_protection_rule$/) })]);
 
-    await hold.set(false);
+    await stack.hold.set(false);
     const approved = await eventually(() => github.protectionAnswers.find((a) => a.runId === '501' && a.body.state), 'the pending rule answered', 90_000);
     expect(approved.body).toMatchObject({ state: 'approved', comment: expect.stringContaining('ready to cut over') });
     expect((await deploy()).state).toBe('ready-to-cutover');
     await eventually(async () => (await deploy()).external.gates === undefined, 'the gate removed');
 
-    expect((await harness.deliver('deployment_protection_rule', protectionRuleEvent(github, sha, 502))).status).toBe(200);
+    expect((await stack.harness.deliver('deployment_protection_rule', protectionRuleEvent(github, sha, 502))).status).toBe(200);
     expect(github.protectionAnswers.find((a) => a.runId === '502')?.body.state).toBe('approved');
     expect(github.protectionAnswers.filter((a) => a.runId === '501' && a.body.state)).toHaveLength(1);
   });
 
   it('offers a Cut over button that only a maintainer can use', async () => {
-    const { github } = harness;
+    const { github } = stack.harness;
     const cutover = await eventually(() => github.checkRunsNamed('schemabot/cutover')[0], 'the cutover check run');
     expect(cutover).toMatchObject({ head_sha: sha, conclusion: 'action_required', external_id: deployId });
     expect(cutover.actions).toEqual([{ label: 'Cut over', identifier: 'cutover', description: 'Swap the tables now' }]);
 
-    expect((await harness.deliver('check_run', requestedActionEvent(cutover, 'reader'))).status).toBe(200);
+    expect((await stack.harness.deliver('check_run', requestedActionEvent(cutover, 'reader'))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect((await deploy())).toMatchObject({ state: 'ready-to-cutover', cutoverRequestedBy: undefined });
 
-    expect((await harness.deliver('check_run', requestedActionEvent(cutover, 'maintainer'))).status).toBe(200);
+    expect((await stack.harness.deliver('check_run', requestedActionEvent(cutover, 'maintainer'))).status).toBe(200);
     await eventually(async () => (await deploy()).state === 'complete', 'the cut-over', 90_000);
     expect((await deploy()).cutoverRequestedBy).toBe('maintainer via github-app');
     await eventually(() => cutover.conclusion === 'success', 'the cutover check run to succeed');
@@ -85,9 +72,9 @@ describe('gated cut-over', () => {
 
 describe('/revert', () => {
   it('is refused to a read-only user, who changes nothing', async () => {
-    const { github } = harness;
+    const { github } = stack.harness;
     const { payload, commentId } = commentEvent(github, 7, '/revert', 'reader');
-    expect((await harness.deliver('issue_comment', payload, { id: 'revert-by-reader' })).status).toBe(200);
+    expect((await stack.harness.deliver('issue_comment', payload, { id: 'revert-by-reader' })).status).toBe(200);
     const comment = github.comments.find((c) => c.id === commentId)!;
     expect(comment.reactions).toEqual(['eyes', 'confused']);
     const reply = github.commentsOn(7).at(-1)!;
@@ -98,14 +85,14 @@ describe('/revert', () => {
       'POST /repos/acme/shop/issues/comments/N/reactions', 'GET /repos/acme/shop/collaborators/reader/permission',
       'POST /repos/acme/shop/issues/comments/N/reactions', 'POST /repos/acme/shop/issues/N/comments',
     ]);
-    expect((await runner.service.events(deployId)).filter((e) => e.kind.startsWith('revert'))).toEqual([]);
+    expect((await stack.runner.service.events(deployId)).filter((e) => e.kind.startsWith('revert'))).toEqual([]);
   });
 
   it('from a maintainer shows what it loses, swaps back and keeps every write', async () => {
-    const { github } = harness;
-    await fx.conn.query("UPDATE t SET seen_at = '2026-01-01 00:00:00' WHERE id <= 10");
+    const { github } = stack.harness;
+    await stack.fx.conn.query("UPDATE t SET seen_at = '2026-01-01 00:00:00' WHERE id <= 10");
     const { payload, commentId } = commentEvent(github, 7, '/revert\nthe new column broke checkout', 'maintainer');
-    expect((await harness.deliver('issue_comment', payload)).status).toBe(200);
+    expect((await stack.harness.deliver('issue_comment', payload)).status).toBe(200);
     expect(github.comments.find((c) => c.id === commentId)!.reactions).toEqual(['eyes', 'rocket']);
     const reply = github.commentsOn(7).at(-1)!;
     expect(reply.body).toContain('revert started');
@@ -118,7 +105,7 @@ describe('/revert', () => {
     await eventually(() => github.commentsOn(7).find((c) => c.body.includes('**production**: reverted')), 'the comment status');
     await eventually(() => github.deployments[0]?.statuses.at(-1)?.state === 'inactive', 'the deployment marked inactive');
 
-    const now = await fx.rowsNow();
+    const now = await stack.fx.rowsNow();
     expect(now.definitions[0]).toBe(now.definitions[1]);
     expect(now.rows[0]).toEqual(now.rows[1]);
   });

@@ -3,34 +3,21 @@
 // carries on with the same check run, from the ids kept on the runner), and GitHub answering 502, 429
 // or a secondary rate limit (retried).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLE_SQL, twinFixture, WIDENED, type TwinFixture } from '../support/deploy-fixture.ts';
+import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
 import {
-  CopyHold, eventually, mergePull, pullRequestEvent, repoConfig, startApp, TestRunner, type AppHarness,
+  eventually, mergePull, pullRequestEvent, repoConfig, startApp, useDeployStack, type AppHarness,
 } from './app-harness.ts';
 
-let fx: TwinFixture;
-let hold: CopyHold;
-let runner: TestRunner;
-let harness: AppHarness;
+const stack = useDeployStack('resilience', 20_000, 1);
 
 beforeAll(async () => {
-  fx = await twinFixture(20_000, 1, 2);
-  hold = await CopyHold.create(fx.conn, fx.target.database);
-  runner = await new TestRunner(fx.target, `_sb_app_resilience_${process.pid}`, hold.tuning).start();
-  harness = await startApp(runner);
-  const { github } = harness;
+  const { github } = stack.harness;
   const base = github.commit({
-    '.github/schemabot.yml': repoConfig(runner.url), 'schemas/t.sql': `${TABLE_SQL('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n`,
+    '.github/schemabot.yml': repoConfig(stack.runner.url), 'schemas/t.sql': `${TABLE_SQL('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n`,
   }, 'main');
   github.openPull(9, base, github.commit({ ...github.filesAt(base), 'schemas/t.sql': `${WIDENED('t')};\n` }));
 });
 
-afterAll(async () => {
-  await harness?.close();
-  await runner?.close();
-  await fx?.load.stop();
-  await fx?.conn.end();
-});
 
 const rerequested = (run: { id: number; head_sha: string; name: string; external_id?: string }) => ({
   action: 'rerequested', installation: { id: 77 }, sender: { login: 'dev', type: 'User' },
@@ -40,17 +27,17 @@ const rerequested = (run: { id: number; head_sha: string; name: string; external
 
 describe('a runner that is down', () => {
   it('fails the plan check run with the reason, and a re-run after it is back succeeds', async () => {
-    const { github } = harness;
-    await runner.stopHttp();
-    expect((await harness.deliver('pull_request', pullRequestEvent('opened', github, 9))).status).toBe(200);
+    const { github } = stack.harness;
+    await stack.runner.stopHttp();
+    expect((await stack.harness.deliver('pull_request', pullRequestEvent('opened', github, 9))).status).toBe(200);
     const [failed] = github.checkRunsNamed('schemabot/plan');
     expect(failed).toMatchObject({ conclusion: 'failure', output: { title: 'Could not plan: the runner is unreachable' } });
-    expect(failed.output.summary).toContain(`the runner at ${runner.url} could not be reached`);
+    expect(failed.output.summary).toContain(`the runner at ${stack.runner.url} could not be reached`);
     expect(failed.output.summary).toContain('Re-run this check once the runner is back.');
     expect(github.commentsOn(9)[0].body).toContain('Could not plan: the runner is unreachable');
 
-    await runner.startHttp();
-    expect((await harness.deliver('check_run', rerequested(failed))).status).toBe(200);
+    await stack.runner.startHttp();
+    expect((await stack.harness.deliver('check_run', rerequested(failed))).status).toBe(200);
     const runs = github.checkRunsNamed('schemabot/plan');
     expect(runs).toHaveLength(2);
     expect(runs[1]).toMatchObject({ conclusion: 'success', head_sha: failed.head_sha });
@@ -59,17 +46,17 @@ describe('a runner that is down', () => {
   });
 
   it('fails the deploy check run at merge time, and a re-run submits the deploy', async () => {
-    const { github } = harness;
-    await runner.stopHttp();
+    const { github } = stack.harness;
+    await stack.runner.stopHttp();
     const { sha, event } = mergePull(github, 9);
-    expect((await harness.deliver('pull_request', event)).status).toBe(200);
+    expect((await stack.harness.deliver('pull_request', event)).status).toBe(200);
     const [failed] = github.checkRunsNamed('schemabot/deploy');
     expect(failed).toMatchObject({ head_sha: sha, conclusion: 'failure', output: { title: 'Could not deploy: the runner is unreachable' } });
-    expect(await runner.service.list({})).toEqual([]);
+    expect(await stack.runner.service.list({})).toEqual([]);
 
-    await runner.startHttp();
-    expect((await harness.deliver('check_run', rerequested(failed))).status).toBe(200);
-    const [submitted] = await runner.service.list({});
+    await stack.runner.startHttp();
+    expect((await stack.harness.deliver('check_run', rerequested(failed))).status).toBe(200);
+    const [submitted] = await stack.runner.service.list({});
     expect(submitted.external).toMatchObject({ repo: 'acme/shop', pr: 9, sha });
     await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => r.id !== failed.id), 'the deploy check run');
   });
@@ -77,34 +64,34 @@ describe('a runner that is down', () => {
 
 describe('the App restarted in the middle of a deploy', () => {
   it('carries on with the same check run and deployment', async () => {
-    const { github } = harness;
-    const [{ id }] = await runner.service.list({});
+    const { github } = stack.harness;
+    const [{ id }] = await stack.runner.service.list({});
     const live = await eventually(() => github.checkRunsNamed('schemabot/deploy').find((r) => /throttled/.test(r.output.title ?? '')), 'the held deploy on GitHub');
     const updatesBefore = live.history.length;
 
-    await runner.stopHttp();
-    await harness.restart();
+    await stack.runner.stopHttp();
+    await stack.harness.restart();
     // The new process cannot reach the runner yet: it says so in its log and posts nothing.
-    await eventually(() => harness.logs.some((l) => l.includes("reconcile: cannot list the runner's deploys")), 'the unreachable runner logged');
-    await runner.startHttp();
-    await hold.set(false);
+    await eventually(() => stack.harness.logs.some((l) => l.includes("reconcile: cannot list the runner's deploys")), 'the unreachable runner logged');
+    await stack.runner.startHttp();
+    await stack.hold.set(false);
 
     await eventually(() => live.conclusion === 'success', 'the deploy check run to complete', 90_000);
     expect(live.history.length).toBeGreaterThan(updatesBefore);
     expect(github.checkRunsNamed('schemabot/deploy').filter((r) => r.conclusion !== 'failure')).toEqual([live]);
     expect(github.deployments).toHaveLength(1);
-    expect((await runner.service.get(id)).external.deployCheckRun).toBe(live.id);
-    const result = await fx.compare();
+    expect((await stack.runner.service.get(id)).external.deployCheckRun).toBe(live.id);
+    const result = await stack.fx.compare();
     expect(result.rows[0]).toEqual(result.rows[1]);
   });
 });
 
 describe('GitHub failing', () => {
   it('is retried through a 502, a 429 and a secondary rate limit', async () => {
-    const paced = await startApp(runner, { throttle: true });
+    const paced = await startApp(stack.runner, { throttle: true });
     harness2 = paced;
     const { github } = paced;
-    const base = github.commit({ '.github/schemabot.yml': repoConfig(runner.url), 'schemas/t.sql': `${WIDENED('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n` }, 'main');
+    const base = github.commit({ '.github/schemabot.yml': repoConfig(stack.runner.url), 'schemas/t.sql': `${WIDENED('t')};\n`, 'schemas/t_twin.sql': `${TABLE_SQL('t_twin')};\n` }, 'main');
     github.openPull(11, base, github.commit({ ...github.filesAt(base), 'schemas/t_twin.sql': `${WIDENED('t_twin')};\n` }));
     github.inject('GET', /\/pulls\/11\/files$/, 429, { headers: { 'retry-after': '1' }, body: { message: 'Too many requests' } });
     github.inject('POST', /\/check-runs$/, 502, { body: { message: 'Bad gateway' } });
