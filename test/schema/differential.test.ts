@@ -1,5 +1,6 @@
 // A generated differential test: random live/desired table pairs (columns, types, defaults, indexes,
-// renames by hint, foreign keys, FK-linked type changes) → plan → apply with foreign_key_checks=1 →
+// unique and composite keys, renames by hint, generated columns switching storage, table comments,
+// foreign keys, FK-linked type changes) → plan → apply with foreign_key_checks=1 →
 // every table equals the desired one as a separate database of the server makes it (SHOW CREATE
 // TABLE, with indexes in any order), every row survives, and planning again finds nothing. SCHEMABOT_DIFF_PAIRS and
 // SCHEMABOT_DIFF_SEED run more pairs or replay one.
@@ -22,6 +23,8 @@ interface Column {
   unique: boolean;
   /** Desired only: the live name it is renamed from. */
   renamedFrom?: string;
+  /** A generated column's storage (its expression is `id * 2`; no value is inserted). */
+  generated?: 'VIRTUAL' | 'STORED';
 }
 
 interface Index {
@@ -36,6 +39,7 @@ interface Table {
   indexes: Index[];
   /** The column referencing `parent (id)`, if any. */
   foreignKey?: string;
+  comment?: string;
 }
 
 const pick = <T>(rnd: Random, items: readonly T[]): T => items[Math.floor(rnd() * items.length)];
@@ -77,6 +81,7 @@ function defaultFor(type: string): string {
 }
 
 function columnSql(c: Column): string {
+  if (c.generated) return `${quoteIdent(c.name)} ${c.type} AS (id * 2) ${c.generated}${c.comment ? ` COMMENT '${c.comment}'` : ''}`;
   return `${quoteIdent(c.name)} ${c.type} ${c.nullable ? 'NULL' : 'NOT NULL'}${c.default ? ` DEFAULT ${c.default}` : ''}`
     + `${c.comment ? ` COMMENT '${c.comment}'` : ''}`;
 }
@@ -95,7 +100,7 @@ function render(t: Table): string {
     const comma = i < lines.length - 1 ? ',' : '';
     return `${l}${comma}${column?.renamedFrom ? ` -- schemabot:renamed-from ${column.renamedFrom}` : ''}`;
   });
-  return `CREATE TABLE ${t.name} (\n${body.join('\n')}\n)`;
+  return `CREATE TABLE ${t.name} (\n${body.join('\n')}\n)${t.comment ? ` COMMENT '${t.comment}'` : ''}`;
 }
 
 function randomTable(rnd: Random, name: string): Table {
@@ -103,6 +108,11 @@ function randomTable(rnd: Random, name: string): Table {
   const table: Table = { name, columns, indexes: [] };
   for (const c of columns) {
     if (chance(rnd, 0.25) && !/text/.test(c.type)) table.indexes.push({ name: `k_${c.name}`, unique: c.unique && chance(rnd, 0.5), columns: [c.name] });
+  }
+  if (chance(rnd, 0.3)) {
+    const generated = { name: `g${++columnCounter}`, type: 'bigint(20)', nullable: true, value: '', unique: false, generated: pick(rnd, ['VIRTUAL', 'STORED'] as const) };
+    columns.push(generated);
+    if (chance(rnd, 0.5)) table.indexes.push({ name: `k_${generated.name}`, unique: false, columns: [generated.name] });
   }
   if (chance(rnd, 0.4)) {
     columns.push({ name: 'parent_id', type: 'int(11)', nullable: true, value: 'IF(seq % 3 = 0, NULL, seq % 5 + 1)', unique: false });
@@ -119,7 +129,7 @@ type Kept = Map<string, string>;
 function mutate(rnd: Random, live: Table, parentWidened: boolean): { desired: Table; kept: Kept } {
   const desired = clone(live);
   const kept: Kept = new Map(live.columns.map((c) => [c.name, c.name]));
-  const plain = () => desired.columns.filter((c) => c.name !== 'parent_id' && !c.renamedFrom);
+  const plain = () => desired.columns.filter((c) => c.name !== 'parent_id' && !c.renamedFrom && !c.generated);
   const mutations: (() => void)[] = [
     () => desired.columns.splice(Math.floor(rnd() * (desired.columns.length + 1)), 0, { ...randomColumn(rnd), nullable: true, default: undefined }),
     () => {
@@ -162,6 +172,17 @@ function mutate(rnd: Random, live: Table, parentWidened: boolean): { desired: Ta
       if (desired.foreignKey) desired.foreignKey = undefined;
       else if (desired.columns.some((c) => c.name === 'parent_id')) desired.foreignKey = 'parent_id';
     },
+    () => { const g = desired.columns.find((c) => c.generated); if (g) g.generated = g.generated === 'VIRTUAL' ? 'STORED' : 'VIRTUAL'; },
+    () => {
+      // A new unique key on values that are distinct in every row.
+      const c = pick(rnd, plain().filter((x) => x.unique && !x.value.startsWith('IF(') && !/text/.test(x.type)));
+      if (c && !desired.indexes.some((i) => i.name === `u_${c.name}`)) desired.indexes.push({ name: `u_${c.name}`, unique: true, columns: [c.name] });
+    },
+    () => {
+      const [x, y] = [pick(rnd, plain()), pick(rnd, plain())];
+      if (x && y && x !== y && ![x, y].some((c) => /text/.test(c.type))) desired.indexes.push({ name: `k_${x.name}_${y.name}`, unique: false, columns: [x.name, y.name] });
+    },
+    () => { desired.comment = desired.comment ? undefined : `table ${desired.name}`; },
   ];
   for (let n = 1 + Math.floor(rnd() * 4); n > 0; n--) pick(rnd, mutations)();
   const parentColumn = desired.columns.find((c) => c.name === 'parent_id');
@@ -188,6 +209,7 @@ describe('plan: generated differential test', () => {
   it(`random live/desired pairs (${PAIRS}, seed ${SEED}): apply, equal to the desired tables, rows intact, converged`, async () => {
     const oracle = await freshDatabase('desired');
     let ran = 0;
+    let stepped = 0;
     try {
       for (let pair = 0; pair < PAIRS; pair++) {
         const rnd = seededRandom(SEED + pair);
@@ -198,12 +220,16 @@ describe('plan: generated differential test', () => {
         const files: Record<string, string> = { ...Object.fromEntries(desired.map((t) => [t.name, render(t)])), parent: PARENT(parentWidened ? 'BIGINT' : 'INT') };
         const context = `pair ${pair} (seed ${SEED + pair})\n${live.map(render).join('\n')}\n--- desired ---\n${Object.values(files).join('\n')}`;
         await withPlanFixture([PARENT('INT'), 'INSERT INTO parent SELECT seq FROM seq_1_to_5', ...live.map(render),
-          ...live.map((t) => `INSERT INTO ${t.name} (id, ${t.columns.map((c) => quoteIdent(c.name)).join(', ')}) `
-            + `SELECT seq, ${t.columns.map((c) => c.value).join(', ')} FROM seq_1_to_30`)], files, async (fixture) => {
+          ...live.map((t) => {
+            const stored = t.columns.filter((c) => !c.generated);
+            return `INSERT INTO ${t.name} (id${stored.map((c) => `, ${quoteIdent(c.name)}`).join('')}) `
+              + `SELECT seq${stored.map((c) => `, ${c.value}`).join('')} FROM seq_1_to_30`;
+          })], files, async (fixture) => {
           const before = await Promise.all(live.map((t, i) => rows(fixture.conn, t.name, [...mutated[i].kept.keys()])));
           const plan = await fixture.plan();
           expect(plan.errors, context).toEqual([]);
           for (const change of plan.changes) expect(change.error, `${context}\n${change.statements.join('\n')}`).toBeUndefined();
+          if (plan.changes.some((c) => c.notes?.length)) stepped++;
           await applyPlan(fixture.conn, plan);
 
           await oracle.conn.query('SET SESSION foreign_key_checks = 0');
@@ -220,7 +246,8 @@ describe('plan: generated differential test', () => {
     } finally {
       await oracle.conn.end();
     }
-    console.log(`differential test: ${ran} live/desired pairs planned, applied with foreign_key_checks=1, compared and re-planned (seed ${SEED})`);
+    console.log(`differential test: ${ran} live/desired pairs planned, applied with foreign_key_checks=1, compared and re-planned `
+      + `(seed ${SEED}; ${stepped} of them with steps the server refuses in one go: FK-linked type changes, VIRTUAL ↔ STORED)`);
     expect(ran).toBe(PAIRS);
   });
 });
