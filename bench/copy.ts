@@ -1,7 +1,7 @@
 // Online migration of a 1M-row table, side by side with native ALTER … ALGORITHM=COPY and, where
-// installed, pt-online-schema-change; idle and under a steady write load. Each run gets a fresh
+// installed, pt-online-schema-change and gh-ost 1.1.5; idle and under a steady write load. Each run gets a fresh
 // throwaway server and table, so no run pays for another's dirty pages or binlog.
-//   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look)
+//   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle)
 import { spawnSync } from 'node:child_process';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
@@ -39,7 +39,8 @@ const contenders: Record<string, Contender> = {
     let maxLagMs = 0;
     const progress: ProgressSink = { update: (s) => { maxLagMs = Math.max(maxLagMs, s.lagMs); }, log() {}, stop() {} };
     const result = await runOnlineMigration({ target: parseDsn(server.dsn(database)), table: 'users', alter: ALTER, progress });
-    return { seconds: result.durationSeconds, cutOverMs: result.cutOverStallMs, maxLagMs, note: `copy ${result.copySeconds.toFixed(2)} s` };
+    const steps = Object.entries(result.stepSeconds).map(([step, seconds]) => `${step} ${seconds.toFixed(2)}`).join(', ');
+    return { seconds: result.durationSeconds, cutOverMs: result.cutOverStallMs, maxLagMs, note: `${steps} s` };
   },
   'pt-online-schema-change': async (server, database) => {
     const started = performance.now();
@@ -50,10 +51,24 @@ const contenders: Record<string, Contender> = {
     if (run.status !== 0) throw new Error(`pt-online-schema-change failed: ${run.stderr || run.stdout}`);
     return { seconds: (performance.now() - started) / 1000 };
   },
+  'gh-ost': async (server, database) => {
+    const started = performance.now();
+    const run = spawnSync(GH_OST!, [
+      '--host=127.0.0.1', `--port=${server.port}`, '--user=root', '--password=', `--database=${database}`, '--table=users',
+      `--alter=${ALTER}`, '--allow-on-master', '--assume-rbr', '--execute', '--initially-drop-ghost-table',
+      '--initially-drop-old-table', '--ok-to-drop-table', '--verbose=false',
+    ], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`gh-ost failed: ${(run.stderr || run.stdout).slice(-2000)}`);
+    return { seconds: (performance.now() - started) / 1000 };
+  },
 };
 
+/** gh-ost 1.1.5 (the last release that runs on MariaDB 10.11): $GH_OST, or on PATH, or beside the repository. */
+const GH_OST = [process.env.GH_OST, 'gh-ost', 'gh-ost-1.1.5', `${import.meta.dirname}/../../shared/tools/gh-ost-1.1.5`]
+  .find((candidate) => candidate && installed(candidate));
+
 function installed(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command]).status === 0;
 }
 
 async function measure(name: string, contender: Contender, underLoad: boolean): Promise<Outcome> {
@@ -73,11 +88,17 @@ async function measure(name: string, contender: Contender, underLoad: boolean): 
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '-' : n.toFixed(digits));
 
-const names = Object.keys(contenders).filter((n) => n !== 'pt-online-schema-change' || installed('pt-online-schema-change'));
+const available: Record<string, boolean> = {
+  'pt-online-schema-change': installed('pt-online-schema-change'),
+  'gh-ost': GH_OST !== undefined,
+};
+const names = Object.keys(contenders).filter((n) => available[n] ?? true);
 process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)\n`);
-if (!names.includes('pt-online-schema-change')) process.stdout.write('pt-online-schema-change not installed (apt-get install percona-toolkit)\n');
+if (!available['pt-online-schema-change']) process.stdout.write('pt-online-schema-change not installed (apt-get install percona-toolkit)\n');
+if (!available['gh-ost']) process.stdout.write('gh-ost not found (set GH_OST=/path/to/gh-ost-1.1.5)\n');
 process.stdout.write('scenario | tool                    | seconds | rows/s  | vs native | cut-over stall ms | max binlog lag ms | writes | longest write ms | note\n');
-for (const scenario of ['idle', 'load'] as const) {
+const scenarios = (process.env.BENCH_SCENARIOS ?? 'idle,load').split(',') as Array<'idle' | 'load'>;
+for (const scenario of scenarios) {
   let native: number | undefined;
   for (const name of names) {
     const o = await measure(name, contenders[name], scenario === 'load');

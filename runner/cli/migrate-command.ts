@@ -28,6 +28,7 @@ export function migrateCommand(): Command {
     .option('--postpone-cutover', 'after copying, keep applying the binlog until released (flag file or SIGUSR2)')
     .option('--postpone-flag-file <path>', 'flag file whose deletion releases the cut-over')
     .option('--chunk-size <rows>', 'fixed rows per copy chunk (default: adaptive, ~0.5 s per chunk)', integer(1))
+    .option('--copy-threads <n>', 'connections copying chunks side by side', integer(1), 2)
     .option('--max-lag-ms <ms>', 'pause copying while a replica lags more than this', integer(1), 1500)
     .option('--max-threads-running <n>', 'pause copying while Threads_running exceeds this (0: off)', integer(0), 50)
     .option('--replica-dsn <dsn>', 'replica to watch for lag (repeatable)', collect, [] as string[])
@@ -49,6 +50,7 @@ export function migrateCommand(): Command {
           table: opts.table,
           alter: opts.alter,
           chunkSize: opts.chunkSize,
+          copyThreads: opts.copyThreads,
           maxLagMs: opts.maxLagMs,
           maxThreadsRunning: opts.maxThreadsRunning,
           replicas: (opts.replicaDsn as string[]).map(parseDsn),

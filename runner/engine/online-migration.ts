@@ -36,6 +36,8 @@ export interface MigrationOptions {
   alter: string;
   /** Fixed chunk size; adaptive (aiming at `targetChunkMs`) when absent. */
   chunkSize?: number;
+  /** Connections copying chunks side by side (default 2); throttling applies to each. */
+  copyThreads?: number;
   targetChunkMs?: number;
   maxLagMs?: number;
   maxThreadsRunning?: number;
@@ -83,6 +85,8 @@ export interface MigrationResult {
   verifyLockMs: number;
   copySeconds: number;
   durationSeconds: number;
+  /** Wall-clock seconds of each step of a one-shot run, in order (prepare, copy, indexes, catch-up, verify, cut-over). */
+  stepSeconds: Record<string, number>;
 }
 
 const HEARTBEAT_MS = 200;
@@ -90,6 +94,7 @@ const LOCK_CHECK_MS = 1_000;
 /** A changelog heartbeat younger than this belongs to a run that is still alive. */
 const LIVE_HEARTBEAT_MS = 10_000;
 const DEFAULT_CUTOVER_ATTEMPTS = 60;
+const DEFAULT_COPY_THREADS = 2;
 /** Cut-over attempts back off up to this, applying the binlog meanwhile. */
 const MAX_CUTOVER_BACKOFF_MS = 30_000;
 /** Beyond this many changed keys a swap back verifies the whole tables instead (bounded memory). */
@@ -318,7 +323,8 @@ export class OnlineMigration {
       maxLagMs: options.maxLagMs ?? 1500, maxThreadsRunning: options.maxThreadsRunning ?? 50, query: options.throttleQuery,
     }, options.throttleReason);
     await this.throttler.start();
-    this.copier = new RowCopier(await this.open(true), names, mapping, {
+    const copyConns = await Promise.all(Array.from({ length: Math.max(1, options.copyThreads ?? DEFAULT_COPY_THREADS) }, () => this.open(true)));
+    this.copier = new RowCopier(copyConns, names, mapping, {
       chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? 500, checkpoints: options.checkpoints, resume: copy,
     });
     await this.copier.init();
@@ -501,7 +507,7 @@ export class OnlineMigration {
     };
   }
 
-  result(): MigrationResult {
+  result(): Omit<MigrationResult, 'stepSeconds'> {
     return {
       table: this.names.original, oldTable: this.names.old, rowsCopied: this.copier?.rowsCopied ?? 0,
       binlogRowsApplied: this.applier?.rowsApplied ?? 0, verifiedRows: this.verified?.rows ?? 0,
@@ -539,15 +545,22 @@ export class OnlineMigration {
 /** The one-shot migration (`schemabot migrate`): every step in order, helpers removed on failure. */
 export async function runOnlineMigration(options: MigrationOptions): Promise<MigrationResult> {
   const migration = new OnlineMigration(options);
+  const stepSeconds: Record<string, number> = {};
+  const step = async (name: string, work: () => Promise<unknown>) => {
+    const started = performance.now();
+    await work();
+    stepSeconds[name] = (performance.now() - started) / 1000;
+  };
   let error: unknown;
   try {
-    await migration.start();
-    await migration.copy();
-    await migration.buildIndexes();
-    await migration.catchUp();
+    await step('prepare', () => migration.start());
+    await step('copy', () => migration.copy());
+    await step('indexes', () => migration.buildIndexes());
+    await step('catch-up', () => migration.catchUp());
     if (options.postponeCutover) await migration.waitForRelease(options.postponeCutover);
-    await migration.cutOver();
-    return migration.result();
+    await step('verify', () => migration.verify());
+    await step('cut-over', () => migration.cutOver());
+    return { ...migration.result(), stepSeconds };
   } catch (err) {
     error = err;
     throw err;

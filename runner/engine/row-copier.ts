@@ -37,27 +37,56 @@ const MAX_CHUNK = 100_000;
 const PROOF_AFTER = 3;
 const MAX_DUPLICATE_RETRIES = 20;
 
+interface Chunk {
+  seq: number;
+  /** Exclusive lower bound (undefined: from the first key). */
+  lower: KeyValues | undefined;
+  /** Inclusive upper bound. */
+  upper: KeyValues;
+  last: boolean;
+}
+
+/**
+ * Several connections copy chunks side by side (Spirit's parallel copy), each chunk in its own
+ * transaction. Chunk bounds are handed out in key order; the recorded watermark only ever covers a
+ * prefix of chunks that have all committed, so a resume never skips a chunk still in flight, and it
+ * re-copies (idempotently) at most the chunks past that prefix.
+ */
 export class RowCopier {
   rowsCopied = 0;
   chunkSize: number;
+  /** The key below which every chunk has committed (the durable watermark). */
   private lastKey: KeyValues | undefined;
   private maxKey: KeyValues | undefined;
   private done = false;
   private readonly index: string;
   /** Read at the first duplicate: the unique keys whose stale rows a retry refreshes. */
   private collidable: UniqueKeyColumns[] | undefined;
+  /** Chunk hand-out: the last upper bound given out, and whether the last chunk has been. */
+  private assigned: KeyValues | undefined;
+  private allAssigned = false;
+  private nextSeq = 0;
+  private handOut: Promise<unknown> = Promise.resolve();
+  /** Committed chunks past the watermark, by sequence number, waiting for the ones before them. */
+  private readonly committedAhead = new Map<number, Chunk>();
+  private committedSeq = -1;
 
-  constructor(private readonly conn: Connection, private readonly names: TableNames, private readonly mapping: ColumnMapping,
+  constructor(private readonly conns: Connection[], private readonly names: TableNames, private readonly mapping: ColumnMapping,
     private readonly options: CopierOptions) {
     this.chunkSize = options.chunkSize ?? 2_000;
     this.index = mapping.key.oldIndex;
     this.lastKey = options.resume?.lastKey;
+    this.assigned = this.lastKey;
     this.rowsCopied = options.resume?.rowsCopied ?? 0;
     this.done = options.resume?.done ?? false;
   }
 
   get finished(): boolean {
     return this.done;
+  }
+
+  private get conn(): Connection {
+    return this.conns[0];
   }
 
   /**
@@ -86,11 +115,22 @@ export class RowCopier {
     }
   }
 
+  /** Copies until done; the first failure stops every worker after its current chunk, then is thrown. */
   async run(hooks: CopyHooks): Promise<void> {
-    while (!this.done) {
+    if (this.done) return;
+    let failure: { error: unknown } | undefined;
+    await Promise.all(this.conns.map((conn) => this.work(conn, hooks, () => failure !== undefined)
+      .catch((error: unknown) => { failure ??= { error }; })));
+    if (failure) throw failure.error;
+  }
+
+  private async work(conn: Connection, hooks: CopyHooks, stopped: () => boolean): Promise<void> {
+    while (!stopped()) {
       await hooks.throttle();
+      const chunk = await this.nextChunk();
+      if (!chunk) return;
       const started = Date.now();
-      const copied = await this.copyNextChunk(hooks);
+      const copied = await this.copyChunk(conn, chunk, hooks);
       hooks.onChunk(copied);
       this.adapt(Date.now() - started);
     }
@@ -113,10 +153,24 @@ export class RowCopier {
     return rows.length === 0;
   }
 
-  private async upperBound(): Promise<{ upper: KeyValues; last: boolean }> {
+  /** The next chunk's bounds, handed out one caller at a time (the bound query runs on the hand-out's turn). */
+  private nextChunk(): Promise<Chunk | undefined> {
+    const turn = this.handOut.then(async () => {
+      if (this.allAssigned) return undefined;
+      const { upper, last } = await this.upperBound(this.assigned);
+      const chunk: Chunk = { seq: this.nextSeq++, lower: this.assigned, upper, last };
+      this.assigned = upper;
+      this.allAssigned = last;
+      return chunk;
+    });
+    this.handOut = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async upperBound(after: KeyValues | undefined): Promise<{ upper: KeyValues; last: boolean }> {
     const cols = this.mapping.key.oldColumns;
     const conds = [keyAtMost(cols, this.maxKey!)];
-    if (this.lastKey) conds.unshift(keyAfter(cols, this.lastKey));
+    if (after) conds.unshift(keyAfter(cols, after));
     const [rows] = await this.conn.query<RowDataPacket[]>({
       sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
              WHERE ${conds.map((c) => c.sql).join(' AND ')} ORDER BY ${keyOrder(cols)} LIMIT 1 OFFSET ?`,
@@ -126,32 +180,51 @@ export class RowCopier {
     return { upper: rows[0] as unknown as KeyValues, last: false };
   }
 
-  private async copyNextChunk(hooks: CopyHooks): Promise<number> {
-    const { upper, last } = await this.upperBound();
+  /** The watermark once `chunk` commits: its upper bound if every earlier chunk has committed too. */
+  private watermarkWith(chunk: Chunk): { lastKey: KeyValues | undefined; done: boolean } {
+    let seq = this.committedSeq;
+    let covered: Chunk | undefined;
+    while (seq + 1 === chunk.seq || this.committedAhead.has(seq + 1)) {
+      covered = seq + 1 === chunk.seq ? chunk : this.committedAhead.get(seq + 1);
+      seq++;
+    }
+    return covered ? { lastKey: covered.upper, done: covered.last } : { lastKey: this.lastKey, done: false };
+  }
+
+  private committed(chunk: Chunk, rows: number): void {
+    this.rowsCopied += rows;
+    this.committedAhead.set(chunk.seq, chunk);
+    while (this.committedAhead.has(this.committedSeq + 1)) {
+      const next = this.committedAhead.get(this.committedSeq + 1)!;
+      this.committedAhead.delete(++this.committedSeq);
+      this.lastKey = next.upper;
+      if (next.last) this.done = true;
+    }
+  }
+
+  private async copyChunk(conn: Connection, chunk: Chunk, hooks: CopyHooks): Promise<number> {
     const scope = {
-      original: keyRange(this.mapping.key.oldColumns, this.lastKey, upper),
-      shadow: keyRange(this.mapping.key.newColumns, this.lastKey, upper),
+      original: keyRange(this.mapping.key.oldColumns, chunk.lower, chunk.upper),
+      shadow: keyRange(this.mapping.key.newColumns, chunk.lower, chunk.upper),
     };
     for (let duplicates = 0; ; duplicates++) {
       try {
-        const copied = await inTransferTransaction(this.conn, this.mapping, async () => {
-          if (duplicates > 0) await refreshCollidingRows(this.conn, this.names, this.mapping, scope, this.collidable!);
-          const rows = await transferRows(this.conn, this.names, this.mapping, scope);
-          await this.options.checkpoints?.copied(this.conn, { lastKey: upper, rowsCopied: this.rowsCopied + rows, done: last });
+        const copied = await inTransferTransaction(conn, this.mapping, async () => {
+          if (duplicates > 0) await refreshCollidingRows(conn, this.names, this.mapping, scope, this.collidable!);
+          const rows = await transferRows(conn, this.names, this.mapping, scope);
+          await this.options.checkpoints?.copied(conn, { ...this.watermarkWith(chunk), rowsCopied: this.rowsCopied + rows });
           return rows;
         });
-        this.lastKey = upper;
-        this.done = last;
-        this.rowsCopied += copied;
+        this.committed(chunk, copied);
         return copied;
       } catch (err) {
         if (mysqlErrno(err) !== 1062) throw transferFailure(err, 'copying rows', 'a row of the original table');
         // Most likely a row whose move to another value is still ahead in the binlog: retry with the
         // colliding rows refreshed (colliding-rows.ts), catching up too after a few tries. Only the
         // original table can say it is the data (duplicateFailure asks it).
-        this.collidable ??= await collidableKeys(this.conn, this.names, this.mapping);
+        this.collidable ??= await collidableKeys(conn, this.names, this.mapping);
         if (duplicates === PROOF_AFTER || duplicates === MAX_DUPLICATE_RETRIES) {
-          const failure = await duplicateFailure(this.conn, this.names, this.mapping, err, 'copying rows');
+          const failure = await duplicateFailure(conn, this.names, this.mapping, err, 'copying rows');
           if (failure instanceof NotRetryable || duplicates === MAX_DUPLICATE_RETRIES) throw failure;
         }
         if (duplicates >= 1) await hooks.catchUp();

@@ -9,7 +9,7 @@ import { swapBackRenames } from './revert-impact.ts';
 import type { MigrationRow, StateStore } from './state-store.ts';
 
 export type MigrationTuning = Partial<Pick<MigrationOptions,
-  'chunkSize' | 'targetChunkMs' | 'maxLagMs' | 'maxThreadsRunning' | 'throttleQuery' | 'lockWaitSeconds' | 'cutOverAttempts' | 'killBlockers'>>;
+  'chunkSize' | 'copyThreads' | 'targetChunkMs' | 'maxLagMs' | 'maxThreadsRunning' | 'throttleQuery' | 'lockWaitSeconds' | 'cutOverAttempts' | 'killBlockers'>>;
 
 export interface DriverContext {
   store: StateStore;
