@@ -133,6 +133,28 @@ describe('plan: foreign keys, in an order the server accepts', () => {
     });
   });
 
+  it('a referenced column renamed and widened, and a table dropped whose last key goes in an ALTER', async () => {
+    await withPlanFixture(['CREATE TABLE parent (id INT PRIMARY KEY)', 'CREATE TABLE old_ref (id INT PRIMARY KEY)',
+      'CREATE TABLE child (id INT PRIMARY KEY, pid INT, oid INT, CONSTRAINT fk FOREIGN KEY (pid) REFERENCES parent (id), '
+        + 'CONSTRAINT fk_old FOREIGN KEY (oid) REFERENCES old_ref (id))',
+      'INSERT INTO parent VALUES (1), (2)', 'INSERT INTO old_ref VALUES (5)', 'INSERT INTO child VALUES (1, 1, 5), (2, 2, NULL)'], {
+      parent: 'CREATE TABLE parent (\n  parent_id BIGINT PRIMARY KEY -- schemabot:renamed-from id\n)',
+      child: 'CREATE TABLE child (id INT PRIMARY KEY, pid BIGINT, oid INT, KEY fk_old (oid), CONSTRAINT fk FOREIGN KEY (pid) REFERENCES parent (parent_id))',
+    }, async (fixture) => {
+      const plan = await fixture.plan();
+      expect(plan.changes.map((c) => c.statements.join('; '))).toEqual([
+        'ALTER TABLE `child` DROP FOREIGN KEY `fk`',
+        expect.stringMatching(/^ALTER TABLE `child` DROP FOREIGN KEY `fk_old`, MODIFY COLUMN `pid` bigint\(20\)/),
+        expect.stringMatching(/^ALTER TABLE `parent` CHANGE COLUMN `id` `parent_id` bigint\(20\) NOT NULL/),
+        expect.stringMatching(/^ALTER TABLE `child` ADD CONSTRAINT `fk` FOREIGN KEY \(`pid`\) REFERENCES `parent` \(`parent_id`\)/),
+        'DROP TABLE `old_ref`',
+      ]);
+      await applyAndConverge(fixture, plan);
+      const [rows] = await fixture.conn.query<RowDataPacket[]>('SELECT id, pid FROM child ORDER BY id');
+      expect(rows.map((r) => [r.id, r.pid])).toEqual([[1, '1'], [2, '2']]);
+    });
+  });
+
   it('a generated column switching VIRTUAL ↔ STORED is dropped and added again, keeping its index', async () => {
     await withPlanFixture(['CREATE TABLE t (id INT PRIMARY KEY, p INT, g INT AS (p * 2) VIRTUAL, h INT AS (p + 1) STORED, q INT, KEY kg (g))',
       'INSERT INTO t (id, p) VALUES (1, 5), (2, 7)'], {
