@@ -64,7 +64,7 @@ export function parseSchemaFile(path: string, text: string): SchemaFile | Schema
   if (header[2]) {
     return { path, line: statementLine, message: 'use an unqualified table name: the schema comes from the target database' };
   }
-  const refusal = refuseUntrusted(masked, header.index + header[0].length);
+  const refusal = refuseUntrusted(text, masked, header.index + header[0].length);
   if (refusal) return { path, line: lineAt(masked, refusal.at), message: refusal.message };
   const end = masked.indexOf(';');
 

@@ -48,7 +48,7 @@ const PLAIN = 'only a plain CREATE TABLE definition is allowed (no SELECT, VALUE
  * a query (CREATE … SELECT / VALUES / TABLE, LIKE another table), a reference to another schema, or a
  * table option that reaches outside the database (another engine's files or servers, data directories).
  */
-export function refuseUntrusted(code: string, afterName: number): Refusal | undefined {
+export function refuseUntrusted(text: string, code: string, afterName: number): Refusal | undefined {
   const words = keywordsOnly(code);
   const tail = definitionEnd(code, afterName);
   const found: Refusal[] = [];
@@ -64,10 +64,13 @@ export function refuseUntrusted(code: string, afterName: number): Refusal | unde
   if (qualified) found.push({ at: qualified.index, message: 'a foreign key may only reference a table of the same database (no schema-qualified name)' });
   first(/\b(CONNECTION|DATA\s+DIRECTORY|INDEX\s+DIRECTORY|UNION)\b/i,
     'table options that reach outside the database (CONNECTION, DATA/INDEX DIRECTORY, UNION) are not allowed', tail);
-  for (const m of words.slice(tail).matchAll(/\bENGINE\s*=?\s*([\w$]+)/gi)) {
-    if (!LOCAL_ENGINES.has(m[1].toLowerCase())) {
-      found.push({ at: tail + m.index, message: `ENGINE=${m[1]} is not allowed in a schema file: engines other than InnoDB, Aria, MyISAM, `
-        + 'MEMORY and ARCHIVE can read files or other servers' });
+  // The engine's name may be bare, quoted or a string: read it from the text itself.
+  for (const m of words.slice(tail).matchAll(/\bENGINE\b/gi)) {
+    const value = /^\s*=?\s*(?:'((?:[^'\\]|\\.|'')*)'|"((?:[^"\\]|\\.|"")*)"|`((?:[^`]|``)*)`|([\w$]*))/.exec(text.slice(tail + m.index + m[0].length))!;
+    const engine = value[1] ?? value[2] ?? value[3] ?? value[4];
+    if (!LOCAL_ENGINES.has(engine.toLowerCase())) {
+      found.push({ at: tail + m.index, message: `ENGINE=${engine.slice(0, 30)} is not allowed in a schema file: engines other than InnoDB, `
+        + 'Aria, MyISAM, MEMORY and ARCHIVE can read files or other servers' });
     }
   }
   return found.sort((a, b) => a.at - b.at)[0];
