@@ -3,7 +3,7 @@
 // 502/503/504; errors carry the runner's code and message, never the token or the URL's secrets.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
-  CutoverMode, DeployCommand, DeployEvent, DeployState, DeployView, ExternalPatch,
+  DeployCommand, DeployEvent, DeployView, ExternalPatch, ListFilter, SubmitRequest,
 } from '../queue/deploy-model.ts';
 import type { Plan } from '../schema/planner.ts';
 
@@ -28,22 +28,10 @@ export interface PlanResult {
   markdown: string;
 }
 
-export interface SubmitInput {
-  target: string;
-  files: Record<string, string>;
-  clientKey: string;
-  cutover?: CutoverMode;
-  cutoverAfter?: string;
-  external?: Record<string, unknown>;
-  actor?: string;
-}
+/** What the runner's submit takes; `actor` is whom the caller acts for (the runner adds the token's name). */
+export type SubmitInput = Omit<SubmitRequest, 'actor'> & { actor?: string };
 
-export interface ListQuery {
-  target?: string;
-  states?: DeployState[];
-  external?: Record<string, string>;
-  limit?: number;
-}
+export type ListQuery = ListFilter;
 
 /** A refusal or failure from the runner (status 0: it could not be reached). */
 export class RunnerError extends Error {
