@@ -1,10 +1,14 @@
-// A local GitHub for the App's tests (plain node:http): it issues ~520-character installation tokens
-// only for a JWT signed with the App's private key, serves one repository's commits, pull requests and
-// comments, stores check runs, deployments and protection-rule answers, records every call, and can be
-// told to fail calls (502, secondary rate limit) to prove the App retries.
-import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+// A small, honest GitHub in memory (plain node:http), for the App's tests and `schemabot demo`: it
+// issues ~520-character installation tokens only for a JWT signed with the App's private key, serves
+// one repository's contents, commits, pull requests and comments, stores check runs, reactions,
+// deployments and protection-rule answers, answers permission queries, delivers signed webhooks to the
+// App, records every call, and can be told to fail calls (502, secondary rate limit) to prove the App
+// retries. Everything it holds is public on the object, so a test or the demo reads what the App did.
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { verifyAppJwt, type AppRegistration } from './app-registration.ts';
+import { deliverWebhook } from './webhook-delivery.ts';
 
 export interface Call {
   method: string;
@@ -52,7 +56,16 @@ interface Injected {
 
 const APP_BOT = { login: 'schemabot[bot]', type: 'Bot' };
 
-export class FakeGitHub {
+export interface Pull {
+  number: number;
+  base: string;
+  head: string;
+  baseRef: string;
+  /** The merge commit, once merged. */
+  merged?: string;
+}
+
+export class LocalGitHub {
   readonly calls: Call[] = [];
   readonly tokens = new Map<string, number>();
   readonly checkRuns: CheckRun[] = [];
@@ -63,17 +76,18 @@ export class FakeGitHub {
   /** path → content, per commit sha; branches name → sha. */
   readonly commits = new Map<string, Map<string, string>>();
   readonly branches = new Map<string, string>();
-  readonly pulls = new Map<number, { number: number; base: string; head: string; baseRef: string; merged?: string }>();
+  readonly pulls = new Map<number, Pull>();
   private readonly blobs = new Map<string, string>();
   private readonly injected: Injected[] = [];
-  private readonly publicKey: KeyObject;
+  private readonly listeners = new Set<() => void>();
   private server!: Server;
   private nextId = 100;
   url = '';
+  /** Where webhooks go: the App's `/api/github/webhooks`. */
+  hookUrl = '';
 
-  constructor(readonly owner: string, readonly name: string, readonly appId: number, publicKeyPem: string) {
-    this.publicKey = createPublicKey(publicKeyPem);
-  }
+  /** One repository, `owner/name`, with `app` installed on it as installation `installation`. */
+  constructor(readonly owner: string, readonly name: string, readonly app: AppRegistration, readonly installation = 1) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -108,10 +122,50 @@ export class FakeGitHub {
     this.pulls.set(number, { number, base, head, baseRef });
   }
 
+  /** Merges pull request `number` into its base branch: a commit of the head's files; returns its sha. */
+  merge(number: number): string {
+    const pull = this.pulls.get(number)!;
+    pull.merged = this.commit(this.filesAt(pull.head), pull.baseRef);
+    return pull.merged;
+  }
+
   addComment(issue: number, body: string, login: string): Comment {
     const comment = { id: this.nextId++, issue, body, user: { login, type: 'User' }, reactions: [] };
     this.comments.push(comment);
     return comment;
+  }
+
+  /** Sends a webhook to the App, signed with its secret, as GitHub does. */
+  deliver(event: string, payload: object, id?: string): Promise<{ status: number; text: string }> {
+    return deliverWebhook(this.hookUrl, { event, payload, id, secret: this.app.webhookSecret });
+  }
+
+  /** Calls `listener` after every call that changed something; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with `check()` once it is truthy, re-checked after every change; rejects after `timeoutMs`. */
+  waitFor<T>(check: () => T, what: string, timeoutMs = 60_000): Promise<NonNullable<T>> {
+    return new Promise((resolve, reject) => {
+      const settle = () => {
+        const value = check();
+        if (!value) return;
+        done();
+        resolve(value as NonNullable<T>);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
+      }, timeoutMs);
+      const unsubscribe = this.onChange(settle);
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+      };
+      settle();
+    });
   }
 
   /** The next `times` calls matching method and path answer `status` (with headers and body). */
@@ -146,6 +200,7 @@ export class FakeGitHub {
       call.status = status;
       this.calls.push(call);
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body === undefined ? '' : JSON.stringify(body));
+      if (call.method !== 'GET' && status < 300) for (const listener of this.listeners) listener();
     };
     const authorization = String(req.headers.authorization ?? '');
     const injected = this.injected.find((i) => i.times > 0 && i.method === call.method && i.path.test(call.path));
@@ -155,9 +210,10 @@ export class FakeGitHub {
     }
     if (call.method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(call.path)) {
       call.auth = 'jwt';
-      if (!this.validJwt(authorization)) return reply(401, { message: 'A JSON web token could not be decoded' });
+      if (!verifyAppJwt(this.app, authorization)) return reply(401, { message: 'A JSON web token could not be decoded' });
+      if (Number(call.path.split('/')[3]) !== this.installation) return reply(404, { message: 'Not Found' });
       const token = `ghs_${randomBytes(390).toString('base64url')}`;
-      this.tokens.set(token, Number(call.path.split('/')[3]));
+      this.tokens.set(token, this.installation);
       return reply(201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: 'all' });
     }
     const token = /^token (.+)$/i.exec(authorization)?.[1];
@@ -169,15 +225,6 @@ export class FakeGitHub {
     const route = call.path.slice(prefix.length);
     const answer = this.route(call.method, route, url.searchParams, call.body);
     return reply(answer[0], answer[1]);
-  }
-
-  private validJwt(authorization: string): boolean {
-    const jwt = /^bearer (.+)$/i.exec(authorization)?.[1];
-    const parts = jwt?.split('.');
-    if (!parts || parts.length !== 3) return false;
-    const signed = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), this.publicKey, Buffer.from(parts[2], 'base64url'));
-    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { iss?: unknown; exp?: number };
-    return signed && String(claims.iss) === String(this.appId) && (claims.exp ?? 0) * 1000 > Date.now();
   }
 
   private resolve(ref: string | null): Map<string, string> | undefined {
@@ -299,7 +346,7 @@ function commentJson(c: Comment) {
   return { id: c.id, body: c.body, user: c.user };
 }
 
-function pullJson(p: { number: number; base: string; head: string; baseRef: string; merged?: string }) {
+function pullJson(p: Pull) {
   return {
     number: p.number, state: p.merged ? 'closed' : 'open', merged: Boolean(p.merged), merge_commit_sha: p.merged ?? null,
     head: { sha: p.head, ref: `feature-${p.number}` }, base: { sha: p.base, ref: p.baseRef },

@@ -1,10 +1,10 @@
 // Everything the App's end-to-end tests run against, all real and local: a runner (HTTP API + worker)
-// on the test MariaDB, the fake GitHub, and the App's Probot server, to which signed webhooks are
-// delivered over HTTP. Log lines of the App are kept to check that no credential reaches them.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+// on the test MariaDB, the local GitHub (app/local-github/), and the App's Probot server, to which
+// signed webhooks are delivered over HTTP. Log lines of the App are kept to check that no credential
+// reaches them.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mysql2/promise';
-import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll } from 'vitest';
 import type { ConnectionTarget } from '../../runner/db/dsn.ts';
 import { DeployService } from '../../runner/queue/deploy-service.ts';
@@ -15,8 +15,10 @@ import { createAppLogger } from '../../app/app-logger.ts';
 import { startAppServer, type RunningApp } from '../../app/app-server.ts';
 import { RunnerRegistry } from '../../app/runner-registry.ts';
 import type { ReconcileTuning } from '../../app/schemabot-app.ts';
+import { registerApp } from '../../app/local-github/app-registration.ts';
+import { LocalGitHub } from '../../app/local-github/local-github.ts';
+import { deliverWebhook } from '../../app/local-github/webhook-delivery.ts';
 import { twinFixture, type TwinFixture } from '../support/deploy-fixture.ts';
-import { FakeGitHub } from './fake-github.ts';
 
 export const OWNER = 'acme';
 export const REPO = 'shop';
@@ -81,7 +83,7 @@ export function repoConfig(runnerUrl: string, options: { cutover?: 'auto' | 'gat
 }
 
 export interface AppHarness {
-  github: FakeGitHub;
+  github: LocalGitHub;
   app: RunningApp;
   logs: string[];
   /** Delivers a webhook signed with the App's secret (or `secret`); returns the HTTP status and body. */
@@ -92,24 +94,23 @@ export interface AppHarness {
 }
 
 export async function startApp(runner: TestRunner, tuning: { reconcile?: ReconcileTuning; throttle?: boolean } = {}): Promise<AppHarness> {
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  const github = await new FakeGitHub(OWNER, REPO, APP_ID, keys.publicKey).start();
+  const github = await new LocalGitHub(OWNER, REPO, registerApp(APP_ID, WEBHOOK_SECRET), INSTALLATION).start();
   const logs: string[] = [];
-  const launch = () => startAppServer({
-    appId: APP_ID, privateKey: keys.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.url, port: 0,
-    registry: new RunnerRegistry([{ tokenEnv: RUNNER_TOKEN_ENV, url: runner.url, token: runner.token }], { attempts: 2, retryDelayMs: 20 }),
-    github: { retryBaseMs: 5, throttle: tuning.throttle ?? false },
-    reconcile: { intervalMs: 200, progressIntervalMs: 300, ...tuning.reconcile },
-    log: createAppLogger({ level: 'debug', secrets: [runner.token, WEBHOOK_SECRET], stream: { write: (line) => logs.push(line) } }),
-  });
+  const launch = async () => {
+    const app = await startAppServer({
+      appId: APP_ID, privateKey: github.app.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.url, port: 0,
+      registry: new RunnerRegistry([{ tokenEnv: RUNNER_TOKEN_ENV, url: runner.url, token: runner.token }], { attempts: 2, retryDelayMs: 20 }),
+      github: { retryBaseMs: 5, throttle: tuning.throttle ?? false },
+      reconcile: { intervalMs: 200, progressIntervalMs: 300, ...tuning.reconcile },
+      log: createAppLogger({ level: 'debug', secrets: [runner.token, WEBHOOK_SECRET], stream: { write: (line) => logs.push(line) } }),
+    });
+    github.hookUrl = `${app.url}/api/github/webhooks`;
+    return app;
+  };
   const harness: AppHarness = {
     github, logs, app: await launch(),
-    async deliver(event, payload, { id = randomBytes(8).toString('hex'), secret = WEBHOOK_SECRET } = {}) {
-      const body = JSON.stringify(payload);
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': id };
-      if (secret !== null) headers['x-hub-signature-256'] = await sign(secret, body);
-      const res = await fetch(`${harness.app.url}/api/github/webhooks`, { method: 'POST', headers, body });
-      return { status: res.status, text: await res.text() };
+    deliver(event, payload, { id, secret = WEBHOOK_SECRET } = {}) {
+      return deliverWebhook(github.hookUrl, { event, payload, id, secret });
     },
     async restart() {
       await harness.app.stop();
@@ -121,50 +122,6 @@ export async function startApp(runner: TestRunner, tuning: { reconcile?: Reconci
     },
   };
   return harness;
-}
-
-const repository = { id: 1, name: REPO, full_name: `${OWNER}/${REPO}`, owner: { login: OWNER, type: 'Organization' }, default_branch: 'main' };
-const installation = { id: INSTALLATION };
-
-export function pullRequestEvent(action: string, github: FakeGitHub, number: number, extra: { merged?: boolean; mergedBy?: string } = {}): object {
-  const pull = github.pulls.get(number)!;
-  return {
-    action, number, repository, installation, sender: { login: 'dev', type: 'User' },
-    pull_request: {
-      number, state: action === 'closed' ? 'closed' : 'open', merged: extra.merged ?? false, merge_commit_sha: pull.merged ?? null,
-      merged_by: extra.mergedBy ? { login: extra.mergedBy, type: 'User' } : null,
-      head: { sha: pull.head, ref: `feature-${number}` }, base: { sha: pull.base, ref: pull.baseRef },
-    },
-  };
-}
-
-export function commentEvent(github: FakeGitHub, number: number, body: string, login: string, type = 'User'): { payload: object; commentId: number } {
-  const comment = github.addComment(number, body, login);
-  comment.user.type = type;
-  return {
-    commentId: comment.id,
-    payload: {
-      action: 'created', repository, installation, sender: { login, type },
-      issue: { number, pull_request: { url: `${github.url}/repos/${OWNER}/${REPO}/pulls/${number}` } },
-      comment: { id: comment.id, body, user: { login, type } },
-    },
-  };
-}
-
-export function requestedActionEvent(checkRun: { id: number; head_sha: string; name: string; external_id?: string }, login: string, identifier = 'cutover'): object {
-  return {
-    action: 'requested_action', repository, installation, sender: { login, type: 'User' },
-    check_run: { id: checkRun.id, head_sha: checkRun.head_sha, name: checkRun.name, external_id: checkRun.external_id ?? null },
-    requested_action: { identifier },
-  };
-}
-
-export function protectionRuleEvent(github: FakeGitHub, sha: string, runId: number, environment = 'production-schema'): object {
-  return {
-    action: 'requested', repository, installation, environment, event: 'push',
-    deployment_callback_url: `${github.url}/repos/${OWNER}/${REPO}/actions/runs/${runId}/deployment_protection_rule`,
-    deployment: { id: 9000 + runId, sha, ref: 'main', environment },
-  };
 }
 
 /**
@@ -227,14 +184,6 @@ export function useDeployStack(name: string, rows: number, writers: number): Dep
     await holder.close?.();
   });
   return holder;
-}
-
-/** A merge of pull request `number`: a commit of its head's files on main, then the closed event. */
-export function mergePull(github: FakeGitHub, number: number, mergedBy = 'maintainer'): { sha: string; event: object } {
-  const pull = github.pulls.get(number)!;
-  const sha = github.commit(github.filesAt(pull.head), 'main');
-  pull.merged = sha;
-  return { sha, event: pullRequestEvent('closed', github, number, { merged: true, mergedBy }) };
 }
 
 /** Polls `check` until it returns a truthy value. */

@@ -5,9 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { statusLine } from '../../app/deploy-progress.ts';
 import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
-import {
-  eventually, mergePull, pullRequestEvent, repoConfig, useDeployStack,
-} from './app-harness.ts';
+import { mergePull, pullRequestEvent } from '../../app/local-github/webhook-events.ts';
+import { eventually, repoConfig, useDeployStack } from './app-harness.ts';
 
 const stack = useDeployStack('deploy', 40_000, 2);
 

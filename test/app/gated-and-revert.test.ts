@@ -6,8 +6,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
 import {
-  commentEvent, eventually, mergePull, protectionRuleEvent, repoConfig, requestedActionEvent, useDeployStack,
-} from './app-harness.ts';
+  commentEvent, mergePull, protectionRuleEvent, requestedActionEvent,
+} from '../../app/local-github/webhook-events.ts';
+import { eventually, repoConfig, useDeployStack } from './app-harness.ts';
 
 const stack = useDeployStack('gated', 20_000, 2);
 let sha: string;
@@ -57,11 +58,11 @@ describe('gated cut-over', () => {
     expect(cutover).toMatchObject({ head_sha: sha, conclusion: 'action_required', external_id: deployId });
     expect(cutover.actions).toEqual([{ label: 'Cut over', identifier: 'cutover', description: 'Swap the tables now' }]);
 
-    expect((await stack.harness.deliver('check_run', requestedActionEvent(cutover, 'reader'))).status).toBe(200);
+    expect((await stack.harness.deliver('check_run', requestedActionEvent(github, cutover, 'reader'))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect((await deploy())).toMatchObject({ state: 'ready-to-cutover', cutoverRequestedBy: undefined });
 
-    expect((await stack.harness.deliver('check_run', requestedActionEvent(cutover, 'maintainer'))).status).toBe(200);
+    expect((await stack.harness.deliver('check_run', requestedActionEvent(github, cutover, 'maintainer'))).status).toBe(200);
     await eventually(async () => (await deploy()).state === 'complete', 'the cut-over', 90_000);
     expect((await deploy()).cutoverRequestedBy).toBe('maintainer via github-app');
     await eventually(() => cutover.conclusion === 'success', 'the cutover check run to succeed');

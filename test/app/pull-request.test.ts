@@ -4,7 +4,8 @@
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.ts';
-import { eventually, pullRequestEvent, repoConfig, startApp, TestRunner, WEBHOOK_SECRET, type AppHarness } from './app-harness.ts';
+import { pullRequestEvent } from '../../app/local-github/webhook-events.ts';
+import { eventually, repoConfig, startApp, TestRunner, WEBHOOK_SECRET, type AppHarness } from './app-harness.ts';
 
 const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
 const USERS_WITH_BALANCE = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  balance FLOAT NULL,\n  PRIMARY KEY (id)\n);\n';

@@ -4,9 +4,8 @@
 // or a secondary rate limit (retried).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
-import {
-  eventually, mergePull, pullRequestEvent, repoConfig, startApp, useDeployStack, type AppHarness,
-} from './app-harness.ts';
+import { mergePull, pullRequestEvent } from '../../app/local-github/webhook-events.ts';
+import { eventually, repoConfig, startApp, useDeployStack, type AppHarness } from './app-harness.ts';
 
 const stack = useDeployStack('resilience', 20_000, 1);
 

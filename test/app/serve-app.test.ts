@@ -3,27 +3,26 @@
 // PRIVATE_KEY, WEBHOOK_SECRET, PORT, GHE_HOST); /healthz answers, a signed pull-request event gets its
 // plan, and SIGTERM stops both.
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sign } from '@octokit/webhooks-methods';
 import { expect, it } from 'vitest';
+import { registerApp } from '../../app/local-github/app-registration.ts';
+import { LocalGitHub } from '../../app/local-github/local-github.ts';
+import { pullRequestEvent } from '../../app/local-github/webhook-events.ts';
 import { freshDatabase } from '../support/database.ts';
-import { APP_ID, eventually, OWNER, pullRequestEvent, REPO, WEBHOOK_SECRET } from './app-harness.ts';
-import { FakeGitHub } from './fake-github.ts';
+import { APP_ID, eventually, INSTALLATION, OWNER, REPO, WEBHOOK_SECRET } from './app-harness.ts';
 
 it('runs the runner and the App in one process', async () => {
   const db = await freshDatabase('app_serve');
   await db.conn.query('CREATE TABLE users (id INT NOT NULL AUTO_INCREMENT, PRIMARY KEY (id))');
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  const github = await new FakeGitHub(OWNER, REPO, APP_ID, keys.publicKey).start();
+  const github = await new LocalGitHub(OWNER, REPO, registerApp(APP_ID, WEBHOOK_SECRET), INSTALLATION).start();
   const dir = mkdtempSync(join(tmpdir(), 'schemabot-serve-app-'));
   writeFileSync(join(dir, 'runner.yml'), `listen: { port: 0 }\ntokens: [{ name: github-app, env: SCHEMABOT_TOKEN_APP }]\n`
     + `stateSchema: _sb_serve_${process.pid}\ntargets:\n  main: { dsn: "${db.dsn}" }\n`);
   const child = spawn(process.execPath, ['bin/schemabot.js', 'serve', '--config', join(dir, 'runner.yml'), '--app'], {
     env: {
-      ...process.env, SCHEMABOT_TOKEN_APP: 'serve-app-runner-token-0123456789', APP_ID: String(APP_ID), PRIVATE_KEY: keys.privateKey,
+      ...process.env, SCHEMABOT_TOKEN_APP: 'serve-app-runner-token-0123456789', APP_ID: String(APP_ID), PRIVATE_KEY: github.app.privateKey,
       WEBHOOK_SECRET, PORT: '0', GHE_HOST: github.url.replace('http://', ''), GHE_PROTOCOL: 'http',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -38,12 +37,8 @@ it('runs the runner and the App in one process', async () => {
     const config = `schemas:\n  - dir: schemas\n    environments:\n      - { name: production, runner: "${runnerUrl}", tokenEnv: SCHEMABOT_TOKEN_APP, target: main }\n`;
     const base = github.commit({ '.github/schemabot.yml': config, 'schemas/users.sql': 'CREATE TABLE users (id INT NOT NULL AUTO_INCREMENT, PRIMARY KEY (id));\n' }, 'main');
     github.openPull(1, base, github.commit({ ...github.filesAt(base), 'schemas/users.sql': 'CREATE TABLE users (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(20) NULL, PRIMARY KEY (id));\n' }));
-    const body = JSON.stringify(pullRequestEvent('opened', github, 1));
-    const res = await fetch(`${appUrl.replace('localhost', '127.0.0.1')}/api/github/webhooks`, {
-      method: 'POST', body,
-      headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': 'serve-1', 'x-hub-signature-256': await sign(WEBHOOK_SECRET, body) },
-    });
-    expect(res.status).toBe(200);
+    github.hookUrl = `${appUrl.replace('localhost', '127.0.0.1')}/api/github/webhooks`;
+    expect((await github.deliver('pull_request', pullRequestEvent('opened', github, 1), 'serve-1')).status).toBe(200);
     expect(github.checkRunsNamed('schemabot/plan')[0]).toMatchObject({ conclusion: 'success', output: { title: '1 change' } });
     expect(lines.join('\n')).not.toContain('serve-app-runner-token');
   } finally {
