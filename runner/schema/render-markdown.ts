@@ -31,24 +31,51 @@ const METHOD: Record<PlannedChange['impact']['method'], string> = {
   'online-migration': 'table copy → online migration', copy: 'table copy by the server (blocks writes)',
 };
 
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/*
+ * Names, SQL and messages come from pull-request files: everything they hold must stay text. Code
+ * spans and fences are made longer than any backtick run inside them; other text has Markdown, HTML,
+ * mentions and issue references escaped, keeping the `code spans` that messages use for names.
+ */
+function longestBacktickRun(text: string): number {
+  return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+}
+
+/** A code span for any text. */
+export function code(text: string): string {
+  const fence = '`'.repeat(longestBacktickRun(text) + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text.replace(/\n/g, ' ')}${pad}${fence}`;
+}
+
+/**
+ * One line of prose. Only what CommonMark itself reads as a one-backtick code span is kept as code;
+ * every other backtick is escaped with the rest, so no stray one can open or close a span.
+ */
+export function inline(text: string): string {
+  return text.replace(/\n/g, ' ').split(/((?<!`)`[^`]+`(?!`))/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[\\`*_[\]<>@#!~&]/g, '\\$&'))).join('');
+}
+
+/** Markdown for a table cell: GitHub reads `|` as a cell border even inside a code span. */
+function cell(markdown: string): string {
+  return markdown.replace(/\|/g, '\\|');
 }
 
 function sqlBlock(statements: string[], maxChars: number): string {
   let sql = statements.map((s) => `${s};`).join('\n');
   if (sql.length > maxChars) sql = `${sql.slice(0, maxChars)}\n-- … truncated (${sql.length} characters); see schemabot plan --json`;
-  return `\`\`\`sql\n${sql}\n\`\`\``;
+  const fence = '`'.repeat(Math.max(3, longestBacktickRun(sql) + 1));
+  return `${fence}sql\n${sql}\n${fence}`;
 }
 
 function renderChange(change: PlannedChange, maxSql: number): string {
-  const where = change.path ? ` — [${change.path}](${change.path}${change.line ? `#L${change.line}` : ''})` : '';
-  const lines = [`### \`${change.table}\`: ${change.kind.toUpperCase()}${where}`, '', sqlBlock(change.statements, maxSql), ''];
+  const where = change.path ? ` — ${code(`${change.path}${change.line ? `:${change.line}` : ''}`)}` : '';
+  const lines = [`### ${code(change.table)}: ${change.kind.toUpperCase()}${where}`, '', sqlBlock(change.statements, maxSql), ''];
   if (change.error) {
-    lines.push(`> ❌ **Cannot be applied**: ${escapeCell(change.error.split('\n')[0])}`, '');
+    lines.push(`> ❌ **Cannot be applied**: ${inline(change.error.split('\n')[0])}`, '');
   }
-  lines.push(`Locks: ${change.locks}.${change.impact.blockingReason ? ` Not online: ${escapeCell(change.impact.blockingReason)}.` : ''}`, '');
-  for (const note of change.notes ?? []) lines.push(`> ${escapeCell(note)}`, '');
+  lines.push(`Locks: ${change.locks}.${change.impact.blockingReason ? ` Not online: ${inline(change.impact.blockingReason)}.` : ''}`, '');
+  for (const note of change.notes ?? []) lines.push(`> ${inline(note)}`, '');
   if (change.definition && change.kind === 'alter') {
     lines.push('<details>', '<summary>Resulting definition</summary>', '', sqlBlock([change.definition], maxSql), '', '</details>', '');
   }
@@ -56,21 +83,21 @@ function renderChange(change: PlannedChange, maxSql: number): string {
 }
 
 function impactTable(changes: PlannedChange[]): string {
-  const rows = changes.map((c) => `| \`${c.table}\` | ${METHOD[c.impact.method]} | ${c.impact.rows.toLocaleString('en-US')} | `
+  const rows = changes.map((c) => `| ${cell(code(c.table))} | ${METHOD[c.impact.method]} | ${c.impact.rows.toLocaleString('en-US')} | `
     + `${formatBytes(c.impact.dataBytes)} + ${formatBytes(c.impact.indexBytes)} | ${c.impact.headroomBytes ? formatBytes(c.impact.headroomBytes) : '–'} | `
     + `${c.impact.etaSeconds ? `${formatSeconds(c.impact.etaSeconds)}${c.impact.rateSource === 'assumed' ? ' (assumed rate)' : ''}` : '–'} |`);
   return ['| table | how it runs | rows | data + indexes | disk headroom | ETA |', '|---|---|---:|---:|---:|---:|', ...rows].join('\n');
 }
 
 function findingsTable(findings: Finding[]): string {
-  const rows = findings.map((f) => `| ${ICON[f.severity]} | \`${f.code}\` ${f.rule} | ${f.path ? `${f.path}${f.line ? `:${f.line}` : ''}` : `\`${f.table}\``} | ${escapeCell(f.message)} |`);
+  const rows = findings.map((f) => `| ${ICON[f.severity]} | \`${f.code}\` ${f.rule} | ${cell(f.path ? code(`${f.path}${f.line ? `:${f.line}` : ''}`) : code(f.table))} | ${cell(inline(f.message))} |`);
   return ['| severity | rule | where | finding |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 function summaryList(title: string, changes: ChangeSummary[], maxSql: number): string {
   if (changes.length === 0) return '';
   return ['<details>', `<summary>${title} (${changes.length})</summary>`, '',
-    ...changes.map((c) => `**\`${c.table}\`** (${c.kind})\n\n${sqlBlock(c.statements, maxSql)}\n`), '</details>', ''].join('\n');
+    ...changes.map((c) => `**${code(c.table)}** (${c.kind})\n\n${sqlBlock(c.statements, maxSql)}\n`), '</details>', ''].join('\n');
 }
 
 export function countBySeverity(plan: Plan): Record<Finding['severity'], number> {
@@ -84,12 +111,12 @@ function render(plan: Plan, maxSql: number): string {
   const counts = countBySeverity(plan);
   const online = plan.changes.filter((c) => c.impact.method === 'online-migration').length;
   const out = [
-    `## schemabot plan for \`${plan.database}\``, '',
+    `## schemabot plan for ${code(plan.database)}`, '',
     `${plan.changes.length} change(s), ${online} online migration(s) · ${counts.error} error(s), ${counts.warning} warning(s), `
       + `${counts.notice} notice(s) · server ${plan.serverVersion}`, '',
   ];
   if (plan.errors.length > 0) {
-    out.push('### Files that do not load', '', ...plan.errors.map((e) => `- ❌ ${e.path}:${e.line}: ${escapeCell(e.message)}`), '');
+    out.push('### Files that do not load', '', ...plan.errors.map((e) => `- ❌ ${code(`${e.path}:${e.line}`)}: ${inline(e.message)}`), '');
   }
   if (plan.changes.length === 0) out.push('The live database already matches `schemas/`: nothing to do.', '');
   else out.push(impactTable(plan.changes), '', ...plan.changes.map((c) => renderChange(c, maxSql)));
@@ -98,7 +125,7 @@ function render(plan: Plan, maxSql: number): string {
     out.push('<details>', `<summary>Existing debt: ${plan.debt.length} finding(s) already true before this change, not judged</summary>`, '',
       findingsTable(plan.debt), '', '</details>', '');
   }
-  for (const note of plan.workspace?.notes ?? []) out.push(`> ⚠️ ${escapeCell(note)}`, '');
+  for (const note of plan.workspace?.notes ?? []) out.push(`> ⚠️ ${inline(note)}`, '');
   if (plan.pullRequest) out.push(summaryList('What this pull request changes', plan.pullRequest, maxSql));
   if (plan.drift?.length) out.push(summaryList('⚠️ Drift: the live database differs from the base branch', plan.drift, maxSql));
   return out.join('\n');

@@ -176,7 +176,7 @@ describe('plan: lint, impact and rendering', () => {
       const markdown = renderPlanMarkdown(plan);
       expect(markdown).toContain('```sql\nALTER TABLE `users`');
       expect(markdown).toContain('| `users` | table copy → online migration |');
-      expect(markdown).toMatch(/\| ❌ error \| `SB103` narrowing \| users\.sql:4 \|/);
+      expect(markdown).toMatch(/\| ❌ error \| `SB103` narrowing \| `users\.sql:4` \|/);
       const huge: Plan = { ...plan, changes: Array.from({ length: 400 }, (_, i) => ({ ...plan.changes[0], table: `t${i}` })) };
       const truncated = renderPlanMarkdown(huge);
       expect(truncated.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
