@@ -146,11 +146,21 @@ export class LocalGitHub {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves with `check()` once it is truthy, re-checked after every change; rejects after `timeoutMs`. */
+  /**
+   * Resolves with `check()` once it is truthy, re-checked after every change; rejects when `check`
+   * throws, or after `timeoutMs`.
+   */
   waitFor<T>(check: () => T, what: string, timeoutMs = 60_000): Promise<NonNullable<T>> {
     return new Promise((resolve, reject) => {
       const settle = () => {
-        const value = check();
+        let value: T;
+        try {
+          value = check();
+        } catch (err) {
+          done();
+          reject(err);
+          return;
+        }
         if (!value) return;
         done();
         resolve(value as NonNullable<T>);
@@ -322,6 +332,8 @@ export class LocalGitHub {
 
   private updateCheckRun(run: CheckRun, body: any): CheckRun {
     if (body.status) run.status = body.status;
+    // A run moved back to queued or in progress is no longer concluded.
+    if (body.status && body.status !== 'completed' && !body.conclusion) run.conclusion = null;
     if (body.conclusion) {
       run.conclusion = body.conclusion;
       run.status = 'completed';
