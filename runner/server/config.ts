@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse, YAMLParseError } from 'yaml';
 import { parseDsn, redactDsn, type ConnectionTarget } from '../db/dsn.ts';
 import type { RunnerOptions } from '../queue/deploy-service.ts';
+import { SCOPES, type NamedToken, type Scope } from './auth.ts';
 
 export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -14,7 +15,7 @@ const MIN_TOKEN_LENGTH = 16;
 
 export interface RunnerConfig {
   listen: { host: string; port: number };
-  tokens: { name: string; value: string }[];
+  tokens: NamedToken[];
   targets: Record<string, ConnectionTarget>;
   /** Per target: replicas whose lag pauses the copy. */
   replicas: Record<string, ConnectionTarget[]>;
@@ -124,25 +125,38 @@ function tokensOf(value: unknown, env: Env | undefined): RunnerConfig['tokens'] 
     const field = `tokens[${i}]`;
     const entry = record(item, field);
     refuseInlineSecrets(entry, field, ['value', 'token', 'secret'], 'a token');
-    allowKeys(entry, field, ['name', 'env']);
-    return { name: matching(entry.name, `${field}.name`, TOKEN_NAME), variable: matching(entry.env, `${field}.env`, ENV_NAME) };
+    allowKeys(entry, field, ['name', 'env', 'scopes']);
+    return {
+      name: matching(entry.name, `${field}.name`, TOKEN_NAME), variable: matching(entry.env, `${field}.env`, ENV_NAME),
+      scopes: entry.scopes === undefined ? undefined : scopesOf(entry.scopes, `${field}.scopes`),
+    };
   });
   entries.forEach((entry, i) => {
     if (entries.findIndex((e) => e.name === entry.name) !== i) throw new ConfigError(`tokens: the name "${entry.name}" is used twice`);
   });
   if (!env) return [];
-  const tokens = entries.map(({ name, variable }, i) => {
+  const tokens = entries.map(({ name, variable, scopes }, i) => {
     const secret = fromEnv(variable, `tokens[${i}].env`, env, true);
     if (secret.length < MIN_TOKEN_LENGTH) {
       throw new ConfigError(`token "${name}" ($${variable}) is shorter than ${MIN_TOKEN_LENGTH} characters`);
     }
-    return { name, value: secret };
+    return { name, value: secret, ...(scopes ? { scopes } : {}) };
   });
   tokens.forEach((token, i) => {
     const twin = tokens.findIndex((t) => t.value === token.value);
     if (twin !== i) throw new ConfigError(`tokens "${tokens[twin].name}" and "${token.name}" have the same value: each caller needs its own token`);
   });
   return tokens;
+}
+
+function scopesOf(value: unknown, field: string): Scope[] {
+  if (!Array.isArray(value) || value.length === 0) throw new ConfigError(`${field} must list one or more of ${SCOPES.join(', ')}`);
+  for (const scope of value) {
+    if (!(SCOPES as readonly unknown[]).includes(scope)) {
+      throw new ConfigError(`${field}: "${String(scope).slice(0, 40)}" is not a scope (${SCOPES.join(', ')})`);
+    }
+  }
+  return [...new Set(value as Scope[])];
 }
 
 function targetsOf(targets: Record<string, unknown>, env: Env): RunnerConfig['targets'] {

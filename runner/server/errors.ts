@@ -8,6 +8,11 @@ export class Unauthorized extends Error {
   override name = 'Unauthorized';
 }
 
+/** A known token without the scope the route needs: HTTP 403. */
+export class Forbidden extends Error {
+  override name = 'Forbidden';
+}
+
 export interface HttpError {
   status: number;
   body: { error: { code: string; message: string; state?: string } };
@@ -22,6 +27,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof NotFound) return reply(404, 'not-found', err.message);
   if (err instanceof WrongState) return { status: 409, body: { error: { code: 'wrong-state', message: err.message, state: err.current } } };
   if (err instanceof Unauthorized) return reply(401, 'unauthorized', err.message);
+  if (err instanceof Forbidden) return reply(403, 'forbidden', err.message);
   const e = err as { validation?: unknown; statusCode?: number; code?: string; message?: string };
   if (e.validation) return reply(400, 'bad-input', e.message ?? 'invalid request');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

@@ -2,8 +2,8 @@
 // /healthz, wire limits, the /v1 routes, Prometheus /metrics, and the single error mapping point.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RunnerService } from '../queue/deploy-model.ts';
-import { bearerAuthenticator, type NamedToken } from './auth.ts';
-import { toHttpError, Unauthorized } from './errors.ts';
+import { bearerAuthenticator, type NamedToken, type Scope } from './auth.ts';
+import { Forbidden, toHttpError, Unauthorized } from './errors.ts';
 import { loggerOptions, type LogSettings } from './logger.ts';
 import type { RunnerMetrics } from './metrics.ts';
 import { schemaErrorMessage } from './request-schemas.ts';
@@ -31,9 +31,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.decorateRequest('tokenName', '');
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url === '/healthz') return;
-    const name = authenticate(request.headers.authorization);
-    if (!name) throw new Unauthorized('a valid bearer token is required: Authorization: Bearer <token>');
-    request.tokenName = name;
+    const caller = authenticate(request.headers.authorization);
+    if (!caller) throw new Unauthorized('a valid bearer token is required: Authorization: Bearer <token>');
+    const scope = (request.routeOptions.config as { scope?: Scope }).scope;
+    if (scope && !caller.scopes.includes(scope)) {
+      throw new Forbidden(`token "${caller.name}" may not ${scope} (its scopes: ${caller.scopes.join(', ')})`);
+    }
+    request.tokenName = caller.name;
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -46,7 +50,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not-found', message: `no such route (${request.method})` } }));
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { config: { scope: 'read' } }, async (request, reply) => {
     const text = await options.metrics.scrape(options.service, (target, err) => request.log.error({ err, target }, 'metrics: cannot read the target'));
     return reply.type(options.metrics.registry.contentType).send(text);
   });

@@ -8,6 +8,8 @@ import { startApi, type ApiHarness } from './api-test-server.ts';
 
 const APP = { name: 'github-app', value: 'app-token-0123456789abcdef' };
 const RELEASE = { name: 'release', value: 'rel-token-0123456789abcdef' };
+/** A plan-only token, as a pull-request workflow would hold. */
+const PLANNER = { name: 'pr-plans', value: 'plan-token-0123456789abcdef', scopes: ['plan', 'read'] as const };
 
 const LIVE = 'CREATE TABLE orders (id INT PRIMARY KEY, amount DECIMAL(10,2) NOT NULL, note VARCHAR(20))';
 /** A column added in place, and a DECIMAL change that needs a table copy (an online migration). */
@@ -21,7 +23,7 @@ beforeAll(async () => {
   conn = db.conn;
   await conn.query(LIVE);
   await conn.query('INSERT INTO orders VALUES (1, 9.99, NULL), (2, 5.00, "x")');
-  api = await startApi({ targets: { main: db.target }, tokens: [APP, RELEASE], stateSchema: `_sb_api_${process.pid}` });
+  api = await startApi({ targets: { main: db.target }, tokens: [APP, RELEASE, PLANNER], stateSchema: `_sb_api_${process.pid}` });
 });
 
 afterAll(async () => {
@@ -45,6 +47,26 @@ describe('authentication', () => {
     expect((await api.call('GET', '/metrics', { token: null })).status).toBe(401);
     expect((await api.call('GET', '/v1/no-such-route', { token: null })).status).toBe(401);
     expect((await api.call('GET', '/v1/deploys', { token: RELEASE.value })).status).toBe(200);
+  });
+});
+
+describe('token scopes', () => {
+  it('lets a token do only what its scopes allow, and says which scope is missing', async () => {
+    const plan = await api.call('POST', '/v1/plans', { token: PLANNER.value, body: { target: 'main', files: { 'orders.sql': DESIRED } } });
+    expect(plan.status).toBe(200);
+    expect((await api.call('GET', '/v1/deploys', { token: PLANNER.value })).status).toBe(200);
+    const refused = await api.call('POST', '/v1/deploys', { token: PLANNER.value, body: { target: 'main', files: { 'orders.sql': DESIRED }, clientKey: 'scoped' } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toEqual({ code: 'forbidden', message: 'token "pr-plans" may not submit (its scopes: plan, read)' });
+    expect(await api.service.list({ external: {} })).not.toContainEqual(expect.objectContaining({ clientKey: 'scoped' }));
+    const deploy = (await submit('scopes-cutover')).body;
+    for (const command of ['cutover', 'pause', 'abort', 'revert']) {
+      expect((await api.call('POST', `/v1/deploys/${deploy.id}/${command}`, { token: PLANNER.value })).status).toBe(403);
+    }
+    expect((await api.call('PATCH', `/v1/deploys/${deploy.id}/external`, { token: PLANNER.value, body: { set: { x: 1 } } })).status).toBe(403);
+    expect((await api.call('GET', '/metrics', { token: PLANNER.value })).status).toBe(200);
+    expect((await api.service.get(deploy.id)).state).toBe('queued');
+    expect((await api.call('POST', `/v1/deploys/${deploy.id}/abort`)).body.state).toBe('aborted');
   });
 });
 

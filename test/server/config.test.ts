@@ -41,6 +41,14 @@ describe('runner config', () => {
     expect(config.targets.nopass).toMatchObject({ password: '', database: 'other', socketPath: '/run/mysqld.sock' });
   });
 
+  it('gives a token the scopes it lists, and refuses unknown ones', () => {
+    const scoped = GOOD.replace('{ name: release, env: SB_REL }', '{ name: release, env: SB_REL, scopes: [read, cutover, read] }');
+    expect(parseConfig(scoped, env).tokens).toEqual([{ name: 'github-app', value: TOKEN }, { name: 'release', value: OTHER, scopes: ['read', 'cutover'] }]);
+    expect(refusal(GOOD.replace('env: SB_REL }', 'env: SB_REL, scopes: [read, drop-tables] }')))
+      .toMatch(/tokens\[1\]\.scopes: "drop-tables" is not a scope \(read, plan, submit, cutover, control, revert, external\)/);
+    expect(refusal(GOOD.replace('env: SB_REL }', 'env: SB_REL, scopes: [] }'))).toMatch(/tokens\[1\]\.scopes must list one or more/);
+  });
+
   it('defaults listen to 127.0.0.1:8080 and accepts JSON', () => {
     const config = parseConfig(JSON.stringify({
       tokens: [{ name: 'a', env: 'SB_APP' }], targets: { t1: { dsn: 'mysql://u@h/db' } },
