@@ -49,11 +49,13 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('the whole story on this machine: a local GitHub, the App, the runner and a throwaway MariaDB; '
       + 'a pull request planned, merged and deployed under live writes, cut over, reverted')
-    .option('--rows <n>', 'rows in the sample users table', (v) => Number(v), 1_000_000)
+    .option('--rows <n>', 'rows in the sample users table', (v) => Number(v), 2_000_000)
     .option('--writers <n>', 'concurrent writers during the deploy', (v) => Number(v), 4)
     .action(async (opts: { rows: number; writers: number }) => {
       const out = (line: string) => process.stdout.write(`${line}\n`);
       const started = performance.now();
+      out('schemabot demo: a pull request that changes schemas/users.sql, from its plan to its revert, on this machine: a throwaway\n'
+        + 'MariaDB, the runner, the GitHub App and a local GitHub (in memory), talking over HTTP as they do in production.\n');
       out('starting a throwaway MariaDB server…');
       const server = await startEmbeddedServer();
       try {

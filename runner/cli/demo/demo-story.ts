@@ -4,7 +4,7 @@
 // the App posts them; the release manager presses Cut over; the on-call engineer comments `/revert`
 // and the App says what that loses, then swaps back. A twin table that got every write in the same
 // transaction proves at the end that none was lost. Anything that does not go as told throws.
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { commentEvent, mergePull, pullRequestEvent, requestedActionEvent } from '../../../app/local-github/webhook-events.ts';
 import type { LocalGitHub } from '../../../app/local-github/local-github.ts';
 import { connect } from '../../db/connect.ts';
@@ -119,6 +119,8 @@ async function cutOver(story: Story, deployId: string): Promise<void> {
   await onGitHub(story, conclusion(story, 'schemabot/cutover', 'success'), 'the cut-over');
   await onGitHub(story, conclusion(story, 'schemabot/deploy', 'success'), 'the deploy check run to succeed');
   say(`users now: ${await usersShape(story.conn)}`);
+  const [used] = await story.conn.query<ResultSetHeader>('UPDATE users SET last_login_at = NOW() WHERE id <= 100');
+  say(`the new code starts using the new column: last_login_at set on ${used.affectedRows} users`);
 }
 
 async function revert(story: Story): Promise<void> {
