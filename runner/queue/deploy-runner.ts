@@ -350,6 +350,11 @@ export class DeployRunner {
   }
 }
 
+/**
+ * The ALTER with the algorithm the planner verified, so the server refuses rather than silently copy;
+ * a COPY here is a step on a table this deploy created (still empty), which runs as planned.
+ */
 function directAlter(m: MigrationRow): string {
+  if (m.algorithm === 'COPY') return m.statement;
   return alterWithAlgorithm(m.table, m.alter!, m.algorithm === 'INSTANT' ? 'INSTANT' : 'INPLACE');
 }

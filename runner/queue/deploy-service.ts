@@ -56,13 +56,21 @@ function writeFiles(dir: string, files: Record<string, string>): void {
 /** The plan's changes as the migrations a deploy runs, each by the method the planner verified. */
 function migrationsOf(changes: PlannedChange[]): NewMigration[] {
   const migrations: NewMigration[] = [];
+  const created = new Set<string>();
   for (const change of changes) {
     if (change.kind !== 'alter') {
+      if (change.kind === 'create') created.add(change.table);
       migrations.push({ table: change.table, method: change.kind, statement: change.statements[0], definition: change.definition });
       continue;
     }
+    if (change.impact.method === 'copy' && !created.has(change.table)) {
+      throw new BadInput(`\`${change.table}\` needs a table copy that cannot run online (${change.impact.blockingReason}): `
+        + 'schemabot does not deploy it; run it in a maintenance window, then plan again');
+    }
     for (const [i, statement] of change.statements.entries()) {
-      const method = change.algorithm === 'COPY' ? 'online' : 'direct';
+      // A table created earlier in this deploy is still empty and unused: its later steps (a foreign
+      // key that closes a cycle) run as they are.
+      const method = change.algorithm === 'COPY' && !created.has(change.table) ? 'online' : 'direct';
       // Refused here (400) rather than after the deploy was stored: what the engine cannot copy exactly.
       if (method === 'online') refusedAsBadInput(() => analyzeAlter(change.alters?.[i] ?? ''));
       if (method === 'online' && migrations.some((m) => m.table === change.table && m.method === 'online')) {
