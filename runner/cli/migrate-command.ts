@@ -27,7 +27,7 @@ export function migrateCommand(): Command {
     .requiredOption('--alter <clauses>', 'ALTER clauses, e.g. "ADD COLUMN c INT NOT NULL DEFAULT 0"')
     .option('--postpone-cutover', 'after copying, keep applying the binlog until released (flag file or SIGUSR2)')
     .option('--postpone-flag-file <path>', 'flag file whose deletion releases the cut-over')
-    .option('--chunk-size <rows>', 'fixed rows per copy chunk (default: adaptive, ~0.5 s per chunk)', integer(1))
+    .option('--chunk-size <rows>', 'fixed rows per copy chunk (default: adaptive, ~50 ms per chunk: a writer waits at most that long for a row being copied)', integer(1))
     .option('--copy-threads <n>', 'connections copying chunks side by side', integer(1), 2)
     .option('--max-lag-ms <ms>', 'pause copying while a replica lags more than this', integer(1), 1500)
     .option('--max-threads-running <n>', 'pause copying while Threads_running exceeds this (0: off)', integer(0), 50)

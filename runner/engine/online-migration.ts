@@ -95,6 +95,11 @@ const LOCK_CHECK_MS = 1_000;
 const LIVE_HEARTBEAT_MS = 10_000;
 const DEFAULT_CUTOVER_ATTEMPTS = 60;
 const DEFAULT_COPY_THREADS = 2;
+/**
+ * A chunk's locking read holds its rows until it commits: a writer touching one of them waits up to
+ * this long, so chunks are kept short (the copy loses about a tenth of its speed against 0.5 s chunks).
+ */
+const DEFAULT_CHUNK_MS = 50;
 /** Cut-over attempts back off up to this, applying the binlog meanwhile. */
 const MAX_CUTOVER_BACKOFF_MS = 30_000;
 /** Beyond this many changed keys a swap back verifies the whole tables instead (bounded memory). */
@@ -325,7 +330,7 @@ export class OnlineMigration {
     await this.throttler.start();
     const copyConns = await Promise.all(Array.from({ length: Math.max(1, options.copyThreads ?? DEFAULT_COPY_THREADS) }, () => this.open(true)));
     this.copier = new RowCopier(copyConns, names, mapping, {
-      chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? 500, checkpoints: options.checkpoints, resume: copy,
+      chunkSize: options.chunkSize, targetChunkMs: options.targetChunkMs ?? DEFAULT_CHUNK_MS, checkpoints: options.checkpoints, resume: copy,
     });
     await this.copier.init();
     this.rowsTotal = await estimateRows(this.ctrl, names);
