@@ -5,11 +5,12 @@
 import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
 import { RunnerError } from '../runner/client/runner-client.ts';
+import { loadConfig } from './config-loader.ts';
 import { deploysOfPull, type FoundDeploy } from './deploy-lookup.ts';
 import { statusLine } from './deploy-progress.ts';
 import { md } from './markdown.ts';
 import { isAllowed, type Needed } from './permissions.ts';
-import { loadConfig, publishPlans } from './plan-publisher.ts';
+import { publishPlans } from './plan-publisher.ts';
 import { ConfigError } from './repo-config.ts';
 import type { RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
@@ -97,7 +98,7 @@ async function pullOf(request: CommandRequest) {
 async function replan(request: CommandRequest): Promise<CommandResult> {
   const pull = await pullOf(request);
   await publishPlans(request.octokit, request.repo, {
-    number: pull.number, headSha: pull.head.sha, baseSha: pull.base.sha, baseRef: pull.base.ref,
+    number: pull.number, headSha: pull.head.sha, baseSha: pull.base.sha, baseRef: pull.base.ref, defaultBranch: request.defaultBranch,
   }, request.registry, request.log);
   return { ok: true, reply: `Planned again at ${pull.head.sha.slice(0, 12)}: see the comment above and the \`schemabot/plan\` check.` };
 }

@@ -6,11 +6,11 @@
 import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
 import { checkName, environmentLabel } from './check-names.ts';
+import { configForBranch } from './config-loader.ts';
 import type { DeployIdentity, SyncMark } from './deploy-external.ts';
 import { failureOutput } from './failure-output.ts';
 import { withLintOverrides } from './lint-overrides.ts';
 import { createCompletedCheckRun } from './plan-check-run.ts';
-import { loadConfig } from './plan-publisher.ts';
 import { deployTargets } from './repo-config.ts';
 import { changedPaths, readSchemaDir, touchesDir, type RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
@@ -29,8 +29,8 @@ export interface Merge {
 export const submitExternalId = (merge: Merge) => `submit:${merge.pr}:${merge.baseRef}`.slice(0, 200);
 
 export async function submitDeploys(octokit: ProbotOctokit, repo: RepoRef, merge: Merge, registry: RunnerRegistry, log: Logger): Promise<number> {
-  const config = await loadConfig(octokit, repo, merge.sha, { headSha: merge.sha, kind: 'deploy' });
-  if (!config || (config.branch ?? merge.defaultBranch) !== merge.baseRef) return 0;
+  const config = await configForBranch(octokit, repo, merge, { headSha: merge.sha, kind: 'deploy' });
+  if (!config) return 0;
   const paths = await changedPaths(octokit, repo, merge.pr);
   let submitted = 0;
   for (const { dir, environment } of deployTargets(config).filter((t) => touchesDir(paths, t.dir))) {

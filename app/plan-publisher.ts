@@ -5,12 +5,13 @@
 import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
 import { checkName, environmentLabel } from './check-names.ts';
+import { configForBranch } from './config-loader.ts';
 import { failureOutput } from './failure-output.ts';
 import { withLintOverrides } from './lint-overrides.ts';
 import { embedRunnerMarkdown, fitWithin, md } from './markdown.ts';
 import { createCompletedCheckRun, planAnnotations, planFails, planSummary, planTitle } from './plan-check-run.ts';
-import { ConfigError, deployTargets, parseRepoConfig, type RepoConfig } from './repo-config.ts';
-import { changedPaths, readConfigText, readSchemaDir, touchesDir, type RepoRef } from './repo-files.ts';
+import { deployTargets } from './repo-config.ts';
+import { changedPaths, readSchemaDir, touchesDir, type RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
 import { setStickySection } from './sticky-comment.ts';
 
@@ -19,6 +20,7 @@ export interface PullRequestRef {
   headSha: string;
   baseSha: string;
   baseRef: string;
+  defaultBranch: string;
 }
 
 /** `external_id` of plan check runs: a re-run plans that pull request again. */
@@ -27,23 +29,8 @@ export const planExternalId = (pr: number) => `plan:${pr}`;
 /** The plan section leaves room in the comment for the deploys' status lines. */
 const PLAN_SECTION_LIMIT = 60_000;
 
-/** The configuration at `ref`; a broken one is reported as a failed `kind` check run on `headSha` (without `report`: thrown). */
-export async function loadConfig(octokit: ProbotOctokit, repo: RepoRef, ref: string, report?: { headSha: string; kind: 'plan' | 'deploy' }): Promise<RepoConfig | undefined> {
-  const text = await readConfigText(octokit, repo, ref);
-  if (text === undefined) return undefined;
-  try {
-    return parseRepoConfig(text);
-  } catch (err) {
-    if (!(err instanceof ConfigError) || !report) throw err;
-    await createCompletedCheckRun(octokit, repo, {
-      name: checkName(report.kind, ''), headSha: report.headSha, conclusion: 'failure', output: failureOutput(err, report.kind),
-    });
-    return undefined;
-  }
-}
-
 export async function publishPlans(octokit: ProbotOctokit, repo: RepoRef, pr: PullRequestRef, registry: RunnerRegistry, log: Logger): Promise<void> {
-  const config = await loadConfig(octokit, repo, pr.baseRef, { headSha: pr.headSha, kind: 'plan' });
+  const config = await configForBranch(octokit, repo, pr, { headSha: pr.headSha, kind: 'plan' });
   if (!config) return;
   const paths = await changedPaths(octokit, repo, pr.number);
   const targets = deployTargets(config).filter((t) => touchesDir(paths, t.dir));

@@ -1,5 +1,5 @@
-// `.github/schemabot.yml` in the target repository, read at the base branch (a pull request cannot
-// change its own configuration): which schema directories deploy to which environments, each on a
+// `.github/schemabot.yml` in the target repository, read at the default branch's tip (config-loader.ts):
+// which schema directories deploy to which environments, each on a
 // runner reached with a token the App holds, plus the cut-over mode and lint severity overrides.
 //
 //   branch: main                      # optional: deploys happen on merges into it (default: the repo's default branch)

@@ -31,8 +31,10 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
   const { registry } = options;
   let reconciler: Reconciler | undefined;
 
-  const plan = (context: Context, pr: { number: number; head: { sha: string }; base: { sha: string; ref: string } }) =>
-    publishPlans(context.octokit, context.repo(), { number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, baseRef: pr.base.ref }, registry, context.log);
+  const plan = (context: Context<'pull_request' | 'check_run' | 'check_suite'>, pr: { number: number; head: { sha: string }; base: { sha: string; ref: string } }) =>
+    publishPlans(context.octokit, context.repo(), {
+      number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, baseRef: pr.base.ref, defaultBranch: context.payload.repository.default_branch,
+    }, registry, context.log);
 
   async function merged(context: PullRequestContext): Promise<void> {
     const { pull_request: pr, repository, installation } = context.payload;

@@ -83,9 +83,9 @@ describe('pull requests', () => {
 
   it('reports a broken configuration in the plan check run', async () => {
     const { github } = harness;
-    const base = github.commit({ ...github.filesAt(github.branches.get('main')!), '.github/schemabot.yml': 'schemas:\n  - dir: ../etc\n    environments: []\n' }, 'broken-config');
+    const base = github.commit({ ...github.filesAt(github.branches.get('main')!), '.github/schemabot.yml': 'schemas:\n  - dir: ../etc\n    environments: []\n' }, 'main');
     const head = github.commit({ ...github.filesAt(base), 'schemas/users.sql': USERS_WITH_BALANCE });
-    github.openPull(3, base, head, 'broken-config');
+    github.openPull(3, base, head);
     expect((await harness.deliver('pull_request', pullRequestEvent('opened', github, 3))).status).toBe(200);
     const run = github.checkRunsNamed('schemabot/plan').find((r) => r.head_sha === head)!;
     expect(run).toMatchObject({ conclusion: 'failure', output: { title: 'schemabot configuration error' } });

@@ -1,0 +1,65 @@
+// The configuration that counts is the one on the default branch's tip: a pull request cannot choose
+// its own deploy branch (and so skip the default branch's protection) by editing
+// `.github/schemabot.yml`; pull requests into the configured branch are planned and deployed.
+import type { Connection } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../support/database.ts';
+import { mergePull, pullRequestEvent } from '../../app/local-github/webhook-events.ts';
+import { eventually, repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
+
+const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
+const WITH_NAME = USERS.replace('  PRIMARY KEY', '  name VARCHAR(40) NULL,\n  PRIMARY KEY');
+
+let conn: Connection;
+let runner: TestRunner;
+let harness: AppHarness;
+let mainFiles: Record<string, string>;
+
+beforeAll(async () => {
+  const db = await freshDatabase('app_config');
+  conn = db.conn;
+  await conn.query(USERS);
+  runner = await new TestRunner(db.target, `_sb_app_config_${process.pid}`).start();
+  harness = await startApp(runner);
+  mainFiles = { '.github/schemabot.yml': repoConfig(runner.url, { cutover: 'gated' }), 'schemas/users.sql': USERS };
+  harness.github.commit(mainFiles, 'main');
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await runner?.close();
+  await conn?.end();
+});
+
+describe('the repository configuration', () => {
+  it('cannot be pointed at another branch by a pull request into that branch', async () => {
+    const { github } = harness;
+    const side = github.commit(mainFiles, 'side');
+    const head = github.commit({
+      '.github/schemabot.yml': `branch: side\n${repoConfig(runner.url)}`, 'schemas/users.sql': WITH_NAME,
+    });
+    github.openPull(21, side, head, 'side');
+    expect((await harness.deliver('pull_request', pullRequestEvent('opened', github, 21))).status).toBe(200);
+    const { sha, event } = mergePull(github, 21);
+    expect((await harness.deliver('pull_request', event)).status).toBe(200);
+
+    expect(github.checkRuns.filter((r) => r.head_sha === head || r.head_sha === sha)).toEqual([]);
+    expect(github.commentsOn(21)).toEqual([]);
+    expect(await runner.service.list({})).toEqual([]);
+  });
+
+  it('still plans and deploys pull requests into the default branch', async () => {
+    const { github } = harness;
+    const base = github.branches.get('main')!;
+    const head = github.commit({ ...mainFiles, 'schemas/users.sql': WITH_NAME });
+    github.openPull(22, base, head);
+    expect((await harness.deliver('pull_request', pullRequestEvent('opened', github, 22))).status).toBe(200);
+    expect(github.checkRunsNamed('schemabot/plan')).toEqual([expect.objectContaining({ head_sha: head, conclusion: 'success' })]);
+    const { sha, event } = mergePull(github, 22);
+    expect((await harness.deliver('pull_request', event)).status).toBe(200);
+
+    const [deploy] = await runner.service.list({});
+    expect(deploy).toMatchObject({ cutover: 'gated', external: { pr: 22, sha } });
+    await eventually(async () => (await runner.service.get(deploy.id)).state === 'ready-to-cutover', 'the gated deploy waiting for its release');
+  });
+});
