@@ -28,12 +28,19 @@ export interface Merge {
 /** `external_id` of a failed submit's check run: what a re-run needs to submit again. */
 export const submitExternalId = (merge: Merge) => `submit:${merge.pr}:${merge.baseRef}`.slice(0, 200);
 
-export async function submitDeploys(octokit: ProbotOctokit, repo: RepoRef, merge: Merge, registry: RunnerRegistry, log: Logger): Promise<number> {
+/** How many environments the merge deploys to, and how many of those deploys the runners took. */
+export interface SubmitOutcome {
+  targets: number;
+  submitted: number;
+}
+
+export async function submitDeploys(octokit: ProbotOctokit, repo: RepoRef, merge: Merge, registry: RunnerRegistry, log: Logger): Promise<SubmitOutcome> {
   const config = await configForBranch(octokit, repo, merge, { headSha: merge.sha, kind: 'deploy' });
-  if (!config) return 0;
+  if (!config) return { targets: 0, submitted: 0 };
   const paths = await changedPaths(octokit, repo, merge.pr);
+  const targets = deployTargets(config).filter((t) => touchesDir(paths, t.dir));
   let submitted = 0;
-  for (const { dir, environment } of deployTargets(config).filter((t) => touchesDir(paths, t.dir))) {
+  for (const { dir, environment } of targets) {
     const label = environmentLabel(config, environment.name);
     const identity: DeployIdentity & { github: SyncMark } = {
       repo: `${repo.owner}/${repo.repo}`, pr: merge.pr, sha: merge.sha, installation: merge.installation, environment: environment.name, label, github: 'open',
@@ -55,5 +62,5 @@ export async function submitDeploys(octokit: ProbotOctokit, repo: RepoRef, merge
       });
     }
   }
-  return submitted;
+  return { targets: targets.length, submitted };
 }

@@ -3,9 +3,14 @@
 // is ready to cut over. Until then the App posts status reports ("copying 43%, ETA 6 min") and keeps
 // the pending callback in the deploy's metadata, where the reconciler answers it: approved when the
 // deploy is ready (or past it), rejected when it failed, was aborted or reverted.
+import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
-import type { DeployView, RunnerClient } from '../runner/client/runner-client.ts';
+import { RunnerError, type DeployView, type RunnerClient } from '../runner/client/runner-client.ts';
+import { deploysOfCommit, type FoundDeploy } from './deploy-lookup.ts';
 import { statusLine } from './deploy-progress.ts';
+import { submitDeploys } from './deploy-submitter.ts';
+import { pullMergedAs, type RepoRef } from './repo-files.ts';
+import type { RunnerRegistry } from './runner-registry.ts';
 
 export interface PendingGate {
   url: string;
@@ -81,9 +86,50 @@ export async function answerPendingGates(client: RunnerClient, octokit: ProbotOc
   return remaining.length === 0;
 }
 
-/** On `deployment_protection_rule.requested`: answer now if the deploys of the commit allow it, else keep it pending. */
-export async function handleProtectionRule(octokit: ProbotOctokit, deploys: { client: RunnerClient; deploy: DeployView }[],
-  gate: { url: string; environment: string }): Promise<Verdict> {
+export interface ProtectionRuleRequest {
+  octokit: ProbotOctokit;
+  repo: RepoRef;
+  /** The commit the waiting workflow job deploys. */
+  sha: string;
+  gate: Pick<PendingGate, 'url' | 'environment'>;
+  defaultBranch: string;
+  installation: number;
+  /** Whom a deploy submitted from here is made for: the event's sender. */
+  actor: string;
+  registry: RunnerRegistry;
+  log: Logger;
+}
+
+/**
+ * On `deployment_protection_rule.requested`: answers now if the deploys of the commit allow it, else
+ * keeps the rule pending on them. The rule can come before the merge webhook has submitted the deploy:
+ * for the merge commit of a pull request the deploy is then submitted here (idempotent, the webhook finds
+ * the same one), so the rule waits for it instead of being approved for "no schema deploy". A runner
+ * that cannot be asked means no verdict can be given: rejected, to be re-run.
+ */
+export async function answerProtectionRule(request: ProtectionRuleRequest): Promise<Verdict> {
+  const { octokit, repo, sha, gate, registry, log } = request;
+  const fullName = `${repo.owner}/${repo.repo}`;
+  let deploys: FoundDeploy[];
+  try {
+    deploys = await deploysOfCommit(registry, fullName, sha);
+    if (deploys.length === 0) {
+      const pull = await pullMergedAs(octokit, repo, sha);
+      const outcome = pull
+        ? await submitDeploys(octokit, repo, { ...pull, sha, defaultBranch: request.defaultBranch, installation: request.installation, actor: request.actor }, registry, log)
+        : { targets: 0, submitted: 0 };
+      if (outcome.submitted < outcome.targets) {
+        await answerGate(octokit, gate, 'rejected', 'schemabot: the schema deploy of this commit could not be submitted (see the schemabot/deploy check run); re-run this job once it is.');
+        return 'rejected';
+      }
+      if (outcome.submitted) deploys = await deploysOfCommit(registry, fullName, sha);
+    }
+  } catch (err) {
+    if (!(err instanceof RunnerError)) throw err;
+    const why = err.status === 0 ? 'could not be reached' : `refused the request (${err.code})`;
+    await answerGate(octokit, gate, 'rejected', `schemabot: a schema runner ${why}, so whether this commit's schema deploy is ready is unknown; re-run this job once it is back.`);
+    return 'rejected';
+  }
   if (deploys.length === 0) {
     await answerGate(octokit, gate, 'approved', 'schemabot: this commit has no schema deploy; nothing to wait for');
     return 'approved';

@@ -47,6 +47,19 @@ export async function changedPaths(octokit: ProbotOctokit, repo: RepoRef, pullNu
   return paths;
 }
 
+/** The pull request `sha` is the merge commit of, with the branch it was merged into; undefined for any other commit. */
+export async function pullMergedAs(octokit: ProbotOctokit, repo: RepoRef, sha: string): Promise<{ pr: number; baseRef: string } | undefined> {
+  let pulls;
+  try {
+    ({ data: pulls } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: sha, per_page: 20 }));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  const pull = pulls.find((p) => p.merge_commit_sha === sha && p.merged_at);
+  return pull && { pr: pull.number, baseRef: pull.base.ref };
+}
+
 export function touchesDir(paths: string[], dir: string): boolean {
   return paths.some((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'));
 }

@@ -9,7 +9,7 @@ import { submitDeploys } from './deploy-submitter.ts';
 import { md } from './markdown.ts';
 import { isAllowed } from './permissions.ts';
 import { publishPlans } from './plan-publisher.ts';
-import { handleProtectionRule } from './protection-rules.ts';
+import { answerProtectionRule } from './protection-rules.ts';
 import { Reconciler } from './reconciler.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
 
@@ -46,7 +46,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
       pr: pr.number, sha: pr.merge_commit_sha, baseRef: pr.base.ref, defaultBranch: repository.default_branch,
       installation: installation.id, actor: pr.merged_by?.login ?? context.payload.sender?.login ?? 'unknown',
     }, registry, context.log);
-    if (submitted) reconciler?.kick();
+    if (submitted.submitted) reconciler?.kick();
   }
 
   async function comment(context: Context<'issue_comment.created'>): Promise<void> {
@@ -96,16 +96,19 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
       const submitted = await submitDeploys(context.octokit, context.repo(), {
         pr: Number(number), sha: run.head_sha, baseRef, defaultBranch: repository.default_branch, installation: installation.id, actor: sender.login,
       }, registry, context.log);
-      if (submitted) reconciler?.kick();
+      if (submitted.submitted) reconciler?.kick();
     }
   }
 
   async function protectionRule(context: Context<'deployment_protection_rule.requested'>): Promise<void> {
-    const { deployment, deployment_callback_url: url, environment } = context.payload;
-    if (!deployment || !url || !environment) return;
-    const { owner, repo } = context.repo();
-    const verdict = await handleProtectionRule(context.octokit, await deploysOfCommit(registry, `${owner}/${repo}`, deployment.sha), { url, environment });
+    const { deployment, deployment_callback_url: url, environment, repository, installation, sender } = context.payload;
+    if (!deployment || !url || !environment || !installation) return;
+    const verdict = await answerProtectionRule({
+      octokit: context.octokit, repo: context.repo(), sha: deployment.sha, gate: { url, environment }, defaultBranch: repository.default_branch,
+      installation: installation.id, actor: sender?.login ?? 'unknown', registry, log: context.log,
+    });
     context.log.info({ sha: deployment.sha, environment, verdict }, 'deployment protection rule answered');
+    if (verdict === 'wait') reconciler?.kick();
   }
 
   return {
