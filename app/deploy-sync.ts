@@ -47,7 +47,7 @@ export async function syncDeploy(env: SyncEnvironment, deploy: DeployView): Prom
   if (['reverting', 'reverted'].includes(deploy.state) || deploy.external.revertCheckRun !== undefined) {
     await syncCheckRun(s, 'revertCheckRun', 'revert', revertCheck(deploy, await revertImpactOf(s)));
   }
-  s.done = (await answerPendingGates(s.env.client, s.octokit, deploy)) && s.done;
+  s.done = (await answerPendingGates(s.env.client, s.octokit, deploy, s.env.log)) && s.done;
   await syncComment(s);
   return s.done;
 }

@@ -17,6 +17,8 @@ export interface PendingGate {
   environment: string;
   reports: number;
   line: string;
+  /** Passes in a row on which GitHub failed (5xx, network) to take the answer. */
+  failures?: number;
 }
 
 export type Verdict = 'approved' | 'rejected' | 'wait';
@@ -24,6 +26,8 @@ export type Verdict = 'approved' | 'rejected' | 'wait';
 /** GitHub keeps at most 10 status reports per deployment; the last one is left for the verdict. */
 const MAX_REPORTS = 9;
 const COMMENT_LIMIT = 1024;
+/** A gate whose answer failed on this many passes in a row is given up (logged). */
+const MAX_FAILED_PASSES = 5;
 
 export function verdictOf(deploys: DeployView[]): Verdict {
   if (deploys.some((d) => ['failed', 'aborted', 'reverting', 'reverted'].includes(d.state))) return 'rejected';
@@ -38,11 +42,15 @@ function verdictComment(verdict: Verdict, deploys: DeployView[]): string {
   return [head, ...lines].join('\n').slice(0, COMMENT_LIMIT);
 }
 
+class NotAGateUrl extends Error {
+  override name = 'NotAGateUrl';
+}
+
 /** Posts to the callback URL, which must be this repository's on the API GitHub sent the event from. */
 export async function answerGate(octokit: ProbotOctokit, gate: Pick<PendingGate, 'url' | 'environment'>, verdict: Verdict, comment: string): Promise<void> {
   const base = octokit.request.endpoint.DEFAULTS.baseUrl.replace(/\/+$/, '');
   if (!gate.url.startsWith(`${base}/repos/`) || !/\/actions\/runs\/\d+\/deployment_protection_rule$/.test(gate.url)) {
-    throw new Error('the deployment callback URL is not a protection-rule URL of this GitHub');
+    throw new NotAGateUrl('the deployment callback URL is not a protection-rule URL of this GitHub');
   }
   await octokit.request(`POST ${gate.url}`, {
     environment_name: gate.environment, comment, ...(verdict === 'wait' ? {} : { state: verdict }),
@@ -62,24 +70,46 @@ export async function addPendingGate(client: RunnerClient, deploy: DeployView, g
   throw new Error(`could not record the pending protection rule on deploy ${deploy.id}`);
 }
 
-/** Answers or reports on the deploy's pending gates; true when none is left waiting. */
-export async function answerPendingGates(client: RunnerClient, octokit: ProbotOctokit, deploy: DeployView): Promise<boolean> {
+type Posted = 'posted' | 'failed' | 'refused';
+
+/**
+ * One answer or report for a pending gate: `refused` when GitHub will never take it (a 4xx: the run was
+ * cancelled, re-run or already answered; or a URL that is not a protection rule's), `failed` when it may
+ * on a later pass (5xx, network).
+ */
+async function postAnswer(octokit: ProbotOctokit, gate: PendingGate, verdict: Verdict, comment: string, log: Logger): Promise<Posted> {
+  try {
+    await answerGate(octokit, gate, verdict, comment);
+    return 'posted';
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    log.warn({ gate: gate.url, status, err: (err as Error).message }, 'protection rule: the answer was not taken');
+    return err instanceof NotAGateUrl || (status !== undefined && status < 500) ? 'refused' : 'failed';
+  }
+}
+
+/**
+ * Answers or reports on the deploy's pending gates; true when none is left waiting. Each gate stands on
+ * its own: one GitHub refuses is dropped, one that fails is kept for the next pass (at most
+ * `MAX_FAILED_PASSES` in a row), and the others are answered and recorded either way.
+ */
+export async function answerPendingGates(client: RunnerClient, octokit: ProbotOctokit, deploy: DeployView, log: Logger): Promise<boolean> {
   const gates = (deploy.external.gates as PendingGate[] | undefined) ?? [];
   if (gates.length === 0) return true;
   const verdict = verdictOf([deploy]);
   const line = statusLine(deploy);
   const remaining: PendingGate[] = [];
   for (const gate of gates) {
-    if (verdict !== 'wait') {
-      await answerGate(octokit, gate, verdict, verdictComment(verdict, [deploy]));
+    const answer = verdict !== 'wait' ? verdict : gate.line !== line && gate.reports < MAX_REPORTS ? 'wait' : undefined;
+    if (!answer) {
+      remaining.push(gate);
       continue;
     }
-    if (gate.line !== line && gate.reports < MAX_REPORTS) {
-      await answerGate(octokit, gate, 'wait', verdictComment('wait', [deploy]));
-      remaining.push({ ...gate, line, reports: gate.reports + 1 });
-    } else {
-      remaining.push(gate);
-    }
+    const posted = await postAnswer(octokit, gate, answer, verdictComment(answer, [deploy]), log);
+    const failures = (gate.failures ?? 0) + 1;
+    if (posted === 'posted' && answer === 'wait') remaining.push({ ...gate, line, reports: gate.reports + 1, failures: 0 });
+    else if (posted === 'failed' && failures < MAX_FAILED_PASSES) remaining.push({ ...gate, failures });
+    else if (posted !== 'posted') log.warn({ deploy: deploy.id, gate: gate.url }, 'protection rule dropped: GitHub did not take its answer');
   }
   const result = await client.patchExternal(deploy.id, { set: { gates: remaining.length ? remaining : null }, expect: { gates } });
   if (result.applied) deploy.external = result.deploy.external;
