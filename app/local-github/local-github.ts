@@ -152,29 +152,23 @@ export class LocalGitHub {
    */
   waitFor<T>(check: () => T, what: string, timeoutMs = 60_000): Promise<NonNullable<T>> {
     return new Promise((resolve, reject) => {
-      const settle = () => {
-        let value: T;
-        try {
-          value = check();
-        } catch (err) {
-          done();
-          reject(err);
-          return;
-        }
-        if (!value) return;
-        done();
-        resolve(value as NonNullable<T>);
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
-      }, timeoutMs);
-      const unsubscribe = this.onChange(settle);
-      const done = () => {
+      let unsubscribe = () => {};
+      const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`))), timeoutMs);
+      const finish = (settle: () => void) => {
         clearTimeout(timer);
         unsubscribe();
+        settle();
       };
-      settle();
+      const recheck = () => {
+        try {
+          const value = check();
+          if (value) finish(() => resolve(value as NonNullable<T>));
+        } catch (err) {
+          finish(() => reject(err));
+        }
+      };
+      unsubscribe = this.onChange(recheck);
+      recheck();
     });
   }
 

@@ -94,7 +94,8 @@ async function openPullRequest(story: Story): Promise<void> {
   quote(say, comment.body);
 }
 
-async function mergeUnderWriters(story: Story, load: WriteLoad): Promise<{ sha: string; deployId: string }> {
+/** Merges under the writers; the deploy's id once it waits for the release manager. */
+async function mergeUnderWriters(story: Story, load: WriteLoad): Promise<string> {
   const { github, say } = story;
   await load.start();
   say(`${story.options.writers} writers start on users: updates, inserts, deletes (each also applied to the twin table, in the same transaction)`);
@@ -102,7 +103,7 @@ async function mergeUnderWriters(story: Story, load: WriteLoad): Promise<{ sha: 
   say(`release-manager merges #${PR} (merge commit ${sha.slice(0, 7)}); the deploy's check runs from here on, as the App posts them:`);
   await deliver(story, 'the merge', 'pull_request', event);
   const button = await onGitHub(story, conclusion(story, 'schemabot/cutover', 'action_required'), 'the Cut over button');
-  return { sha, deployId: button.external_id! };
+  return button.external_id!;
 }
 
 /** At the gate: the copy is done, the shadow table keeps applying the writers' changes until released. */
@@ -178,7 +179,7 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<void> {
     unwatch = watchCheckRuns(stack.github, (line) => say(`  check run ${line}`));
     await openPullRequest(story);
     load = new WriteLoad(options.target, options.writers, twin.mirroredWrites(options.rows), 2);
-    const { deployId } = await mergeUnderWriters(story, load);
+    const deployId = await mergeUnderWriters(story, load);
     await cutOver(story, deployId);
     await revert(story);
     await checkNoWriteLost(story, load, twin);
