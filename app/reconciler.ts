@@ -86,6 +86,12 @@ export class Reconciler {
 
   private async syncOne(client: RunnerClient, deploy: DeployView): Promise<void> {
     try {
+      // A deploy marked final moving again (a revert that started between a pass's listing and its final
+      // mark) is reopened, so its next final state is posted too.
+      if (!FINAL.includes(deploy.state) && deploy.external.github === 'final') {
+        const reopened = await client.patchExternal(deploy.id, { set: { github: 'open' }, expect: { github: 'final' } });
+        deploy.external = reopened.deploy.external;
+      }
       const done = await syncDeploy({ ...this.options, client, instanceId: this.instanceId }, deploy);
       if (done && FINAL.includes(deploy.state) && deploy.external.github === 'open') {
         await client.patchExternal(deploy.id, { set: { github: 'final' }, expect: { github: 'open' } });
