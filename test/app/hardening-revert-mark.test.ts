@@ -1,6 +1,7 @@
 // A revert that starts while a reconcile pass marks its deploy final (after the pass listed the deploy
-// as complete, before its final mark) leaves a deploy that moves again under a `final` mark: the
-// reconciler reopens it, so the revert's end still reaches the check run and the comment.
+// as complete, before its final mark), or one made outside GitHub, leaves a deploy that moves on under
+// a `final` mark: the reconciler reopens it, so the revert's end still reaches the check run and the
+// comment, however fast the revert was.
 import { describe, expect, it } from 'vitest';
 import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
 import { mergePull } from '../../app/local-github/webhook-events.ts';
@@ -19,6 +20,7 @@ describe('a deploy marked final that moves again', () => {
     expect((await stack.harness.deliver('pull_request', mergePull(github, 51).event)).status).toBe(200);
     const [{ id }] = await stack.runner.service.list({});
     await eventually(async () => (await stack.runner.service.get(id)).external.github === 'final', 'the complete deploy marked final', 90_000);
+    expect((await stack.runner.service.get(id)).external.finalState).toBe('complete');
 
     // The race's outcome: the revert started, and the `open` the command sets was overwritten by the pass's `final`.
     await stack.runner.service.command(id, 'revert', 'maintainer');
@@ -27,6 +29,7 @@ describe('a deploy marked final that moves again', () => {
     const revert = await eventually(() => github.checkRunsNamed('schemabot/revert').find((r) => r.output.title === 'reverted'), 'the revert check run', 30_000);
     expect(revert).toMatchObject({ conclusion: 'success', external_id: id });
     await eventually(() => github.commentsOn(51).find((c) => c.body.includes('**production**: reverted')), 'the comment status');
-    await eventually(async () => (await stack.runner.service.get(id)).external.github === 'final', 'the reverted deploy marked final');
+    await eventually(async () => (await stack.runner.service.get(id)).external.finalState === 'reverted', 'the reverted deploy marked final');
+    expect((await stack.runner.service.get(id)).external.github).toBe('final');
   });
 });
