@@ -53,7 +53,7 @@ export async function startAppServer(options: AppServerOptions): Promise<Running
   const log = options.log ?? createAppLogger({
     level: options.logLevel, secrets: [...options.registry.secrets(), options.webhookSecret],
   });
-  const schemabot = createSchemabotApp({ registry: options.registry, reconcile: options.reconcile });
+  const schemabot = createSchemabotApp({ registry: options.registry, reconcile: options.reconcile, webhookSecret: options.webhookSecret });
   const host = options.host ?? '127.0.0.1';
   const server = new Server({
     host,

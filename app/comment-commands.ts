@@ -14,6 +14,7 @@ import { publishPlans } from './plan-publisher.ts';
 import { ConfigError } from './repo-config.ts';
 import type { RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
+import type { StickyComments } from './sticky-comment.ts';
 
 export const COMMANDS = {
   plan: 'write', status: 'write', pause: 'write', resume: 'write', cutover: 'maintain', revert: 'maintain', abort: 'maintain',
@@ -33,6 +34,7 @@ export interface CommandRequest {
   login: string;
   defaultBranch: string;
   registry: RunnerRegistry;
+  sticky: StickyComments;
   log: Logger;
 }
 
@@ -99,6 +101,6 @@ async function replan(request: CommandRequest): Promise<CommandResult> {
   const pull = await pullOf(request);
   await publishPlans(request.octokit, request.repo, {
     number: pull.number, headSha: pull.head.sha, baseSha: pull.base.sha, baseRef: pull.base.ref, defaultBranch: request.defaultBranch,
-  }, request.registry, request.log);
+  }, request.registry, request.sticky, request.log);
   return { ok: true, reply: `Planned again at ${pull.head.sha.slice(0, 12)}: see the comment above and the \`schemabot/plan\` check.` };
 }

@@ -13,12 +13,13 @@ import { deployCheck, deploymentState, revertCheck, statusLine, type CheckState 
 import { answerPendingGates } from './protection-rules.ts';
 import { md } from './markdown.ts';
 import type { RepoRef } from './repo-files.ts';
-import { setStickySection } from './sticky-comment.ts';
+import type { StickyComments } from './sticky-comment.ts';
 
 export interface SyncEnvironment {
   client: RunnerClient;
   github(installation: number): Promise<ProbotOctokit>;
   instanceId: string;
+  sticky: StickyComments;
   progressIntervalMs: number;
   log: Logger;
 }
@@ -139,6 +140,6 @@ async function syncComment(s: Sync): Promise<void> {
     if (impact.length) lines.push('', '<details><summary>What <code>/revert</code> would do now</summary>', '', ...impact.map((l) => `- ${md(l)}`), '', '</details>');
   }
   const known = typeof deploy.external.comment === 'number' ? deploy.external.comment : undefined;
-  const comment = await setStickySection(s.octokit, s.repo, identity.pr, `status:${identity.environment}`, lines.join('\n'), known);
+  const comment = await env.sticky.setSection(s.octokit, s.repo, identity.pr, `status:${identity.environment}`, lines.join('\n'), known);
   await recordPosted(env.client, deploy, { comment, commentPosted: deploy.state });
 }

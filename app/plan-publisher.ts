@@ -13,7 +13,7 @@ import { createCompletedCheckRun, planAnnotations, planFails, planSummary, planT
 import { deployTargets } from './repo-config.ts';
 import { changedPaths, readSchemaDir, touchesDir, type RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
-import { setStickySection } from './sticky-comment.ts';
+import type { StickyComments } from './sticky-comment.ts';
 
 export interface PullRequestRef {
   number: number;
@@ -29,7 +29,7 @@ export const planExternalId = (pr: number) => `plan:${pr}`;
 /** The plan section leaves room in the comment for the deploys' status lines. */
 const PLAN_SECTION_LIMIT = 60_000;
 
-export async function publishPlans(octokit: ProbotOctokit, repo: RepoRef, pr: PullRequestRef, registry: RunnerRegistry, log: Logger): Promise<void> {
+export async function publishPlans(octokit: ProbotOctokit, repo: RepoRef, pr: PullRequestRef, registry: RunnerRegistry, sticky: StickyComments, log: Logger): Promise<void> {
   const config = await configForBranch(octokit, repo, pr, { headSha: pr.headSha, kind: 'plan' });
   if (!config) return;
   const paths = await changedPaths(octokit, repo, pr.number);
@@ -59,5 +59,5 @@ export async function publishPlans(octokit: ProbotOctokit, repo: RepoRef, pr: Pu
     }
   }
   const body = fitWithin(sections.join('\n\n'), PLAN_SECTION_LIMIT, '… cut: the full plans are in the `schemabot/plan` check runs.');
-  await setStickySection(octokit, repo, pr.number, 'plan', `${body}\n\n<sub>Planned at ${pr.headSha.slice(0, 12)}.</sub>`);
+  await sticky.setSection(octokit, repo, pr.number, 'plan', `${body}\n\n<sub>Planned at ${pr.headSha.slice(0, 12)}.</sub>`);
 }

@@ -12,6 +12,7 @@ import { publishPlans } from './plan-publisher.ts';
 import { answerProtectionRule } from './protection-rules.ts';
 import { Reconciler } from './reconciler.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
+import { StickyComments } from './sticky-comment.ts';
 
 export interface ReconcileTuning {
   /** How often every runner's open deploys are compared with GitHub; default 5 s. */
@@ -23,18 +24,21 @@ export interface ReconcileTuning {
 export interface SchemabotOptions {
   registry: RunnerRegistry;
   reconcile?: ReconcileTuning;
+  /** The webhook secret: the sticky comments' signatures are derived from it. */
+  webhookSecret: string;
 }
 
 type PullRequestContext = Context<'pull_request.closed'>;
 
 export function createSchemabotApp(options: SchemabotOptions): { load(app: Probot): void; stop(): Promise<void> } {
   const { registry } = options;
+  const sticky = new StickyComments(options.webhookSecret);
   let reconciler: Reconciler | undefined;
 
   const plan = (context: Context<'pull_request' | 'check_run' | 'check_suite'>, pr: { number: number; head: { sha: string }; base: { sha: string; ref: string } }) =>
     publishPlans(context.octokit, context.repo(), {
       number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, baseRef: pr.base.ref, defaultBranch: context.payload.repository.default_branch,
-    }, registry, context.log);
+    }, registry, sticky, context.log);
 
   async function merged(context: PullRequestContext): Promise<void> {
     const { pull_request: pr, repository, installation } = context.payload;
@@ -58,7 +62,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
     await react('eyes');
     const result = await runCommand(name, {
       octokit: context.octokit, repo: context.repo(), pr: issue.number, login: posted.user!.login,
-      defaultBranch: repository.default_branch, registry, log: context.log,
+      defaultBranch: repository.default_branch, registry, sticky, log: context.log,
     });
     await react(result.ok ? 'rocket' : 'confused');
     await context.octokit.rest.issues.createComment(context.issue({ body: `> /${name}\n\n${result.reply}` }));
@@ -114,7 +118,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
   return {
     load(app) {
       reconciler = new Reconciler({
-        registry, log: app.log, github: (installation) => app.auth(installation),
+        registry, sticky, log: app.log, github: (installation) => app.auth(installation),
         intervalMs: options.reconcile?.intervalMs ?? 5_000, progressIntervalMs: options.reconcile?.progressIntervalMs ?? 15_000,
       });
       app.on(['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'], (context) => plan(context, context.payload.pull_request));
