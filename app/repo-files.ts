@@ -64,7 +64,16 @@ export function touchesDir(paths: string[], dir: string): boolean {
   return paths.some((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'));
 }
 
-/** The directory's schema files at `ref` (name → text); an absent directory has none. */
+/** What the contents API lists of a directory at most: a listing this long may have left files out. */
+const CONTENTS_LISTING_LIMIT = 1000;
+
+const looksLikeSchemaFile = (name: string) => name.endsWith('.sql') || SCHEMA_FILE.test(name);
+
+/**
+ * The directory's schema files at `ref` (name → text); an absent directory has none. Anything that would
+ * leave a table out of the files without saying so — and so plan it as dropped — is refused instead: a
+ * listing that may be cut, or a schema-file name that is a symbolic link, a directory or a submodule.
+ */
 export async function readSchemaDir(octokit: ProbotOctokit, repo: RepoRef, dir: string, ref: string): Promise<Record<string, string>> {
   let entries;
   try {
@@ -74,7 +83,12 @@ export async function readSchemaDir(octokit: ProbotOctokit, repo: RepoRef, dir: 
     throw err;
   }
   if (!Array.isArray(entries)) throw new SchemaDirError(`${dir} is not a directory`);
-  const wanted = entries.filter((e) => e.type === 'file' && (e.name.endsWith('.sql') || SCHEMA_FILE.test(e.name)));
+  if (entries.length >= CONTENTS_LISTING_LIMIT) {
+    throw new SchemaDirError(`${dir} has ${CONTENTS_LISTING_LIMIT} entries or more, more than GitHub lists at once: keep schema directories under ${CONTENTS_LISTING_LIMIT} entries`);
+  }
+  const wanted = entries.filter((e) => looksLikeSchemaFile(e.name));
+  const special = wanted.find((e) => e.type !== 'file');
+  if (special) throw new SchemaDirError(`${dir}/${special.name.slice(0, 140)} is a ${special.type === 'symlink' ? 'symbolic link' : special.type}: schema files must be regular files`);
   const refused = wanted.find((e) => !SCHEMA_FILE.test(e.name));
   if (refused) throw new SchemaDirError(`${dir}/${refused.name.slice(0, 140)}: schema files are named <table>.sql (letters, digits, _ . -)`);
   if (wanted.length > MAX_FILES) throw new SchemaDirError(`${dir} holds ${wanted.length} schema files; at most ${MAX_FILES} are planned`);
@@ -84,9 +98,18 @@ export async function readSchemaDir(octokit: ProbotOctokit, repo: RepoRef, dir: 
   if (total > MAX_DIR_BYTES) throw new SchemaDirError(`${dir} holds ${total} bytes of schema files; at most ${MAX_DIR_BYTES} are planned`);
 
   const files: Record<string, string> = {};
-  for (const entry of wanted) {
-    const { data } = await octokit.rest.git.getBlob({ ...repo, file_sha: entry.sha });
-    files[entry.name] = Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
-  }
+  for (const entry of wanted) files[entry.name] = await readBlob(octokit, repo, `${dir}/${entry.name}`, entry.sha);
   return files;
+}
+
+/** A listed file's text; a submodule (which the contents API lists as a file) has no blob and is refused. */
+async function readBlob(octokit: ProbotOctokit, repo: RepoRef, path: string, sha: string): Promise<string> {
+  try {
+    const { data } = await octokit.rest.git.getBlob({ ...repo, file_sha: sha });
+    return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    if (status === 404 || status === 422) throw new SchemaDirError(`${path.slice(0, 200)} is not a regular file (a submodule?): schema files must be regular files`);
+    throw err;
+  }
 }
