@@ -55,7 +55,7 @@ export function watchCheckRuns(github: LocalGitHub, say: (line: string) => void)
 
 /**
  * Markdown as a reader sees it on GitHub, in a terminal: hidden markers left out, collapsed
- * `<details>` shown by their summary, tags and escapes undone.
+ * `<details>` shown by their summary, tags, bold and escapes undone.
  */
 export function plainText(markdown: string): string {
   return markdown
@@ -63,6 +63,7 @@ export function plainText(markdown: string): string {
     .replace(/<details>\s*<summary>(.*?)<\/summary>[\s\S]*?<\/details>/g, '▸ $1')
     .replace(/<\/?(sub|code|b|strong)>/g, '')
     .replace(/\n{3,}/g, '\n\n')
+    .replace(/\*\*(.+?)\*\*/g, '$1')
     .replace(/\\([\\`*_{}[\]()#+!|<>~&])/g, '$1')
     .replace(/\u200d/g, '');
 }
