@@ -1,6 +1,6 @@
 // Pull-request comments whose first line is a command: `/plan`, `/status`, `/pause`, `/resume`
-// (write or above), `/cutover`, `/revert`, `/abort` (maintain or admin). The permission is checked
-// with the API before anything else happens; a refused user changes nothing. What each command did is
+// (write or above), `/cutover`, `/revert`, `/abort` (maintain or admin). The permission (from the API,
+// looked up by the caller before anything else happens) is checked first; a refused user changes nothing. What each command did is
 // returned as a short reply; the caller acknowledges with reactions.
 import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
@@ -9,7 +9,7 @@ import { loadConfig } from './config-loader.ts';
 import { deploysOfPull, type FoundDeploy } from './deploy-lookup.ts';
 import { statusLine } from './deploy-progress.ts';
 import { md } from './markdown.ts';
-import { isAllowed, type Needed } from './permissions.ts';
+import { meets, type Needed, type Permission } from './permissions.ts';
 import { publishPlans } from './plan-publisher.ts';
 import { ConfigError } from './repo-config.ts';
 import type { RepoRef } from './repo-files.ts';
@@ -32,6 +32,8 @@ export interface CommandRequest {
   repo: RepoRef;
   pr: number;
   login: string;
+  /** The commenter's permission, as GitHub reports it. */
+  permission: Permission;
   defaultBranch: string;
   registry: RunnerRegistry;
   sticky: StickyComments;
@@ -44,11 +46,10 @@ export interface CommandResult {
 }
 
 export async function runCommand(name: CommandName, request: CommandRequest): Promise<CommandResult> {
-  const { octokit, repo, login } = request;
+  const { octokit, repo, login, permission } = request;
   const needed = COMMANDS[name];
-  const { allowed, role } = await isAllowed(octokit, repo, login, needed);
-  if (!allowed) {
-    return { ok: false, reply: `\`/${name}\` needs ${needed === 'write' ? 'write' : 'maintain or admin'} permission on this repository; ${md(login)} has ${md(role)}. Nothing was done.` };
+  if (!meets(permission, needed)) {
+    return { ok: false, reply: `\`/${name}\` needs ${needed === 'write' ? 'write' : 'maintain or admin'} permission on this repository; ${md(login)} has ${md(permission.role)}. Nothing was done.` };
   }
   if (name === 'plan') return replan(request);
   let found: FoundDeploy[];

@@ -20,7 +20,13 @@ export async function permissionOf(octokit: ProbotOctokit, repo: RepoRef, login:
   }
 }
 
+export type Permission = Awaited<ReturnType<typeof permissionOf>>;
+
+export function meets(permission: Permission, needed: Needed): boolean {
+  return permission.rank >= RANK[needed];
+}
+
 export async function isAllowed(octokit: ProbotOctokit, repo: RepoRef, login: string, needed: Needed): Promise<{ allowed: boolean; role: string }> {
-  const { role, rank } = await permissionOf(octokit, repo, login);
-  return { allowed: rank >= RANK[needed], role };
+  const permission = await permissionOf(octokit, repo, login);
+  return { allowed: meets(permission, needed), role: permission.role };
 }

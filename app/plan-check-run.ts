@@ -8,8 +8,8 @@ import type { RepoRef } from './repo-files.ts';
 
 export const CHECK_TEXT_LIMIT = 65_535;
 const ANNOTATIONS_PER_REQUEST = 50;
-/** GitHub keeps at most this many annotations per check run; more are summarized. */
-const MAX_ANNOTATIONS = 1000;
+/** Annotations sent per check run (two requests): the rest are only in the summary, so a pull request's files cannot cost unbounded API calls. */
+const MAX_ANNOTATIONS = 100;
 
 type Level = 'notice' | 'warning' | 'failure';
 
@@ -61,20 +61,26 @@ export function planTitle(plan: Plan): string {
   return parts.join(' · ');
 }
 
+const CUT_NOTE = '… cut here: the whole plan is in the pull request comment.';
+
 export function planSummary(markdown: string): string {
-  return fitWithin(embedRunnerMarkdown(markdown), CHECK_TEXT_LIMIT, '… cut here: the whole plan is in the pull request comment.');
+  return fitWithin(embedRunnerMarkdown(markdown), CHECK_TEXT_LIMIT, CUT_NOTE);
 }
 
 /**
  * Creates a completed check run, sending annotations in batches of 50 (the first with the creation,
- * the rest as updates, which GitHub appends).
+ * the rest as updates, which GitHub appends), at most `MAX_ANNOTATIONS`.
  */
 export async function createCompletedCheckRun(octokit: ProbotOctokit, repo: RepoRef, run: {
   name: string; headSha: string; conclusion: 'success' | 'failure' | 'neutral'; output: CheckOutput; externalId?: string;
 }): Promise<number> {
   const annotations = run.output.annotations ?? [];
   const kept = annotations.slice(0, MAX_ANNOTATIONS);
-  const output = { title: run.output.title, summary: run.output.summary };
+  const left = annotations.length - kept.length;
+  const summary = left > 0
+    ? fitWithin(`_${left} more problems are not annotated on their lines (at most ${MAX_ANNOTATIONS} are): they are all in the plan below._\n\n${run.output.summary}`, CHECK_TEXT_LIMIT, CUT_NOTE)
+    : run.output.summary;
+  const output = { title: run.output.title, summary };
   const { data } = await octokit.rest.checks.create({
     ...repo, name: run.name, head_sha: run.headSha, status: 'completed', conclusion: run.conclusion,
     external_id: run.externalId, output: { ...output, annotations: kept.slice(0, ANNOTATIONS_PER_REQUEST) },

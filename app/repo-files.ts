@@ -2,6 +2,7 @@
 // (the contents are untrusted): the configuration file, the paths a pull request touches, and the
 // schema files of a directory at a commit.
 import type { ProbotOctokit } from 'probot';
+import { BlobCache } from './blob-cache.ts';
 import { CONFIG_PATH, ConfigError } from './repo-config.ts';
 
 export interface RepoRef {
@@ -102,11 +103,19 @@ export async function readSchemaDir(octokit: ProbotOctokit, repo: RepoRef, dir: 
   return files;
 }
 
+/** Schema files of every repository this process serves; a plan request carries at most 2 MB of them. */
+const blobs = new BlobCache(32 * 1024 * 1024);
+
 /** A listed file's text; a submodule (which the contents API lists as a file) has no blob and is refused. */
 async function readBlob(octokit: ProbotOctokit, repo: RepoRef, path: string, sha: string): Promise<string> {
+  const key = `${repo.owner}/${repo.repo}@${sha}`;
+  const cached = blobs.get(key);
+  if (cached !== undefined) return cached;
   try {
     const { data } = await octokit.rest.git.getBlob({ ...repo, file_sha: sha });
-    return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
+    const text = Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
+    blobs.set(key, text);
+    return text;
   } catch (err) {
     const status = (err as { status?: number }).status;
     if (status === 404 || status === 422) throw new SchemaDirError(`${path.slice(0, 200)} is not a regular file (a submodule?): schema files must be regular files`);

@@ -7,7 +7,7 @@ import { runCommand, parseCommand } from './comment-commands.ts';
 import { deploysOfCommit } from './deploy-lookup.ts';
 import { submitDeploys } from './deploy-submitter.ts';
 import { md } from './markdown.ts';
-import { isAllowed } from './permissions.ts';
+import { isAllowed, meets, permissionOf } from './permissions.ts';
 import { publishPlans } from './plan-publisher.ts';
 import { answerProtectionRule } from './protection-rules.ts';
 import { Reconciler } from './reconciler.ts';
@@ -40,6 +40,16 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
       number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, baseRef: pr.base.ref, defaultBranch: context.payload.repository.default_branch,
     }, registry, sticky, context.log);
 
+  async function pushed(context: Context<'pull_request.opened' | 'pull_request.synchronize' | 'pull_request.reopened'>): Promise<void> {
+    // Planning costs API calls and runner time: only for events caused by people who may write here.
+    const { sender, pull_request: pr } = context.payload;
+    if (!meets(await permissionOf(context.octokit, context.repo(), sender.login), 'write')) {
+      context.log.info({ pr: pr.number, login: sender.login }, 'pull request event by someone without write permission: planned only on /plan from a writer');
+      return;
+    }
+    await plan(context, pr);
+  }
+
   async function merged(context: PullRequestContext): Promise<void> {
     const { pull_request: pr, repository, installation } = context.payload;
     if (!pr.merged || !pr.merge_commit_sha || !installation) {
@@ -59,9 +69,17 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
     if (!name || !issue.pull_request || context.isBot || posted.user?.type === 'Bot') return;
     const react = (content: 'eyes' | 'rocket' | 'confused') =>
       context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: posted.id, content }));
+    const login = posted.user!.login;
+    const permission = await permissionOf(context.octokit, context.repo(), login);
+    if (!meets(permission, 'write')) {
+      // Anyone can comment on a public repository: a stranger's command costs one reaction, no reply.
+      context.log.info({ login, role: permission.role, command: name }, 'comment command refused: needs write or above');
+      await react('confused');
+      return;
+    }
     await react('eyes');
     const result = await runCommand(name, {
-      octokit: context.octokit, repo: context.repo(), pr: issue.number, login: posted.user!.login,
+      octokit: context.octokit, repo: context.repo(), pr: issue.number, login, permission,
       defaultBranch: repository.default_branch, registry, sticky, log: context.log,
     });
     await react(result.ok ? 'rocket' : 'confused');
@@ -121,7 +139,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
         registry, sticky, log: app.log, github: (installation) => app.auth(installation),
         intervalMs: options.reconcile?.intervalMs ?? 5_000, progressIntervalMs: options.reconcile?.progressIntervalMs ?? 15_000,
       });
-      app.on(['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'], (context) => plan(context, context.payload.pull_request));
+      app.on(['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'], pushed);
       app.on('pull_request.closed', merged);
       app.on('issue_comment.created', comment);
       app.on('check_run.requested_action', requestedAction);

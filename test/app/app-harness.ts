@@ -95,6 +95,8 @@ export interface AppHarness {
 
 export async function startApp(runner: TestRunner, tuning: { reconcile?: ReconcileTuning; throttle?: boolean } = {}): Promise<AppHarness> {
   const github = await new LocalGitHub(OWNER, REPO, registerApp(APP_ID, WEBHOOK_SECRET), INSTALLATION).start();
+  // The author of the tests' pull requests: the App plans only for people who may write.
+  github.permissions.set('dev', 'write');
   const logs: string[] = [];
   const launch = async () => {
     const app = await startAppServer({

@@ -17,6 +17,7 @@ it('runs the runner and the App in one process', async () => {
   const db = await freshDatabase('app_serve');
   await db.conn.query('CREATE TABLE users (id INT NOT NULL AUTO_INCREMENT, PRIMARY KEY (id))');
   const github = await new LocalGitHub(OWNER, REPO, registerApp(APP_ID, WEBHOOK_SECRET), INSTALLATION).start();
+  github.permissions.set('dev', 'write');
   const dir = mkdtempSync(join(tmpdir(), 'schemabot-serve-app-'));
   writeFileSync(join(dir, 'runner.yml'), `listen: { port: 0 }\ntokens: [{ name: github-app, env: SCHEMABOT_TOKEN_APP }]\n`
     + `stateSchema: _sb_serve_${process.pid}\ntargets:\n  main: { dsn: "${db.dsn}" }\n`);
