@@ -25,13 +25,19 @@ export function bindingsFromEnv(env: NodeJS.ProcessEnv): RunnerBinding[] {
 
 const normalized = (url: string) => url.replace(/\/+$/, '');
 
-export class RunnerRegistry {
-  private readonly clients = new Map<string, { binding: RunnerBinding; client: RunnerClient }>();
+/** Reconciliation polls every few seconds: a runner that does not answer in this long is tried on the next pass. */
+const POLL_TIMEOUT_MS = 10_000;
 
-  constructor(bindings: RunnerBinding[], clientOptions: { attempts?: number; retryDelayMs?: number } = {}) {
+export class RunnerRegistry {
+  private readonly clients = new Map<string, { binding: RunnerBinding; client: RunnerClient; poller: RunnerClient }>();
+
+  constructor(bindings: RunnerBinding[], clientOptions: { attempts?: number; retryDelayMs?: number; pollTimeoutMs?: number } = {}) {
+    const { pollTimeoutMs = POLL_TIMEOUT_MS, ...options } = clientOptions;
     for (const binding of bindings) {
       const key = `${binding.tokenEnv} ${normalized(binding.url)}`;
-      this.clients.set(key, { binding, client: new RunnerClient({ url: binding.url, token: binding.token, ...clientOptions }) });
+      const client = new RunnerClient({ url: binding.url, token: binding.token, ...options });
+      const poller = new RunnerClient({ url: binding.url, token: binding.token, ...options, timeoutMs: pollTimeoutMs, attempts: 1 });
+      this.clients.set(key, { binding, client, poller });
     }
   }
 
@@ -48,6 +54,11 @@ export class RunnerRegistry {
   /** Every runner, for reconciliation and for finding a deploy by commit. */
   all(): RunnerClient[] {
     return [...this.clients.values()].map((e) => e.client);
+  }
+
+  /** A client per runner for reconciliation: short timeouts, no retries (the next pass is the retry). */
+  pollers(): RunnerClient[] {
+    return [...this.clients.values()].map((e) => e.poller);
   }
 
   /** Every token value, for log redaction. */
