@@ -30,16 +30,21 @@ export function repoOf(identity: DeployIdentity): { owner: string; repo: string 
   return { owner, repo };
 }
 
-/** A claim older than this is taken over: its instance died between claiming and recording. */
-const STALE_CLAIM_MS = 120_000;
+/**
+ * A claim older than this is taken over: its instance died between claiming and recording. Far longer
+ * than a creation takes, even behind Octokit's write pacing and retries.
+ */
+const STALE_CLAIM_MS = 10 * 60_000;
 
 /**
  * The GitHub object id recorded under `key`, creating the object if there is none: the creator first
  * claims the key (`creating:<instance>:<ms>` where it is absent), so two App instances never both
- * create it; the loser gets undefined now and sees the id on a later pass.
+ * create it; the loser gets undefined now and sees the id on a later pass. A creator whose claim was
+ * taken over while it was creating (it was slower than `STALE_CLAIM_MS`) hands what it made to
+ * `supersede` (a check run completed as neutral, a deployment made inactive) and uses the recorded one.
  */
 export async function ensureCreated(client: RunnerClient, deploy: DeployView, key: string, instanceId: string,
-  create: () => Promise<number>): Promise<number | undefined> {
+  create: () => Promise<number>, supersede: (id: number) => Promise<void>): Promise<number | undefined> {
   const current = deploy.external[key];
   if (typeof current === 'number') return current;
   if (typeof current === 'string') {
@@ -59,9 +64,12 @@ export async function ensureCreated(client: RunnerClient, deploy: DeployView, ke
     await client.patchExternal(deploy.id, { set: { [key]: null }, expect: { [key]: claim } }).catch(() => undefined);
     throw err;
   }
-  await client.patchExternal(deploy.id, { set: { [key]: id }, expect: { [key]: claim } });
-  deploy.external[key] = id;
-  return id;
+  const recorded = await client.patchExternal(deploy.id, { set: { [key]: id }, expect: { [key]: claim } });
+  deploy.external = recorded.deploy.external;
+  if (recorded.applied) return id;
+  await supersede(id);
+  const winner = recorded.deploy.external[key];
+  return typeof winner === 'number' ? winner : undefined;
 }
 
 /** Records what was posted (plain merge: two instances posting the same state write the same value). */

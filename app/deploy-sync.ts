@@ -91,7 +91,7 @@ async function syncCheckRun(s: Sync, slot: string, kind: 'deploy' | 'cutover' | 
       ...s.repo, name: checkName(kind, s.identity.label), head_sha: s.identity.sha, external_id: deploy.id, ...body,
     });
     return data.id;
-  });
+  }, (orphan) => supersedeCheckRun(s.octokit, s.repo, orphan));
   if (id === undefined) {
     s.done = false;
     return;
@@ -109,6 +109,21 @@ async function syncCheckRun(s: Sync, slot: string, kind: 'deploy' | 'cutover' | 
   await recordPosted(env.client, deploy, { [`${slot}Posted`]: posted, [`${slot}At`]: Date.now() });
 }
 
+/** A check run made twice by two instances: the one not recorded says so and stops asking for attention. */
+export async function supersedeCheckRun(octokit: ProbotOctokit, repo: RepoRef, id: number): Promise<void> {
+  await octokit.rest.checks.update({
+    ...repo, check_run_id: id, status: 'completed', conclusion: 'neutral', actions: [],
+    output: { title: 'Superseded', summary: 'Another check run of the same name reports this deploy.' },
+  });
+}
+
+/** A deployment made twice by two instances: the one not recorded is made inactive. */
+export async function supersedeDeployment(octokit: ProbotOctokit, repo: RepoRef, id: number, environment: string): Promise<void> {
+  await octokit.rest.repos.createDeploymentStatus({
+    ...repo, deployment_id: id, state: 'inactive', description: 'Superseded: another deployment reports this deploy.', environment: `schema/${environment}`,
+  });
+}
+
 async function syncDeployment(s: Sync): Promise<void> {
   const { deploy, env, identity } = s;
   const id = await ensureCreated(env.client, deploy, 'deployment', env.instanceId, async () => {
@@ -118,7 +133,7 @@ async function syncDeployment(s: Sync): Promise<void> {
     });
     if (!('id' in data)) throw new Error(`GitHub did not create the deployment: ${data.message ?? 'no id'}`);
     return data.id;
-  });
+  }, (orphan) => supersedeDeployment(s.octokit, s.repo, orphan, identity.environment));
   if (id === undefined) {
     s.done = false;
     return;
