@@ -14,6 +14,7 @@ import { publishPlans } from './plan-publisher.ts';
 import { ConfigError } from './repo-config.ts';
 import type { RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
+import type { Signer } from './signer.ts';
 import type { StickyComments } from './sticky-comment.ts';
 
 export const COMMANDS = {
@@ -35,7 +36,9 @@ export interface CommandRequest {
   /** The commenter's permission, as GitHub reports it. */
   permission: Permission;
   defaultBranch: string;
+  installation: number;
   registry: RunnerRegistry;
+  signer: Signer;
   sticky: StickyComments;
   log: Logger;
 }
@@ -56,7 +59,7 @@ export async function runCommand(name: CommandName, request: CommandRequest): Pr
   try {
     const config = await loadConfig(octokit, repo, request.defaultBranch);
     if (!config) return { ok: false, reply: 'This repository has no `.github/schemabot.yml` on its default branch.' };
-    found = await deploysOfPull(request.registry, config, `${repo.owner}/${repo.repo}`, request.pr);
+    found = await deploysOfPull({ ...request, config, repo: `${repo.owner}/${repo.repo}` }, request.pr);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { ok: false, reply: `\`.github/schemabot.yml\`: ${md(err.message)}` };
@@ -77,7 +80,7 @@ export async function runCommand(name: CommandName, request: CommandRequest): Pr
   return { ok, reply: lines.join('\n') };
 }
 
-const envOf = (item: FoundDeploy) => `**${md(item.environment?.name ?? item.deploy.target)}**`;
+const envOf = (item: FoundDeploy) => `**${md(item.environment.name)}**`;
 const describe = (item: FoundDeploy) => `${envOf(item)}: ${md(statusLine(item.deploy))} · deploy \`${md(item.deploy.id)}\``;
 
 async function command(item: FoundDeploy, name: 'pause' | 'resume' | 'cutover' | 'abort', login: string): Promise<string> {
@@ -101,7 +104,7 @@ async function pullOf(request: CommandRequest) {
 async function replan(request: CommandRequest): Promise<CommandResult> {
   const pull = await pullOf(request);
   await publishPlans(request.octokit, request.repo, {
-    number: pull.number, headSha: pull.head.sha, baseSha: pull.base.sha, baseRef: pull.base.ref, defaultBranch: request.defaultBranch,
+    number: pull.number, headSha: pull.head.sha, baseSha: pull.base.sha, baseRef: pull.base.ref, defaultBranch: request.defaultBranch, installation: request.installation,
   }, request.registry, request.sticky, request.log);
   return { ok: true, reply: `Planned again at ${pull.head.sha.slice(0, 12)}: see the comment above and the \`schemabot/plan\` check.` };
 }

@@ -1,9 +1,10 @@
 // What the App keeps in a deploy's `external` metadata on the runner — the only place it keeps
-// anything. The identity fields are written at submit (and are the contract with the Action:
+// anything. The identity fields are written at submit, signed (and are the contract with the Action:
 // `repo` = "owner/name", `sha` = the merge commit, `pr` = the pull request number); the GitHub ids
 // and the last posted states are added by the reconciler. A GitHub object is created once across
 // App instances by claiming its key with a compare-and-set first.
 import type { DeployView, RunnerClient } from '../runner/client/runner-client.ts';
+import { Signer } from './signer.ts';
 
 export interface DeployIdentity {
   repo: string;
@@ -18,11 +19,23 @@ export interface DeployIdentity {
 /** `open` while GitHub may still need updates; `final` once the final state is posted everywhere. */
 export type SyncMark = 'open' | 'final';
 
-export function identityOf(deploy: DeployView): DeployIdentity | undefined {
+/** The signer of deploy identities, from the App's webhook secret. */
+export const identitySigner = (webhookSecret: string) => new Signer(webhookSecret, 'deploy identity');
+
+const identityText = (i: DeployIdentity) => JSON.stringify([i.repo, i.pr, i.sha, i.installation, i.environment, i.label]);
+
+/** The identity fields to store at submit, signed: only deploys the App submitted are ever posted to GitHub. */
+export function signedIdentity(identity: DeployIdentity, signer: Signer): DeployIdentity & { identitySig: string } {
+  return { ...identity, identitySig: signer.sign(identityText(identity)) };
+}
+
+/** The deploy's identity, when the App submitted it (a runner or a submit token cannot make one up). */
+export function identityOf(deploy: DeployView, signer: Signer): DeployIdentity | undefined {
   const e = deploy.external;
   if (typeof e.repo !== 'string' || !/^[^/\s]+\/[^/\s]+$/.test(e.repo) || typeof e.sha !== 'string') return undefined;
   if (typeof e.installation !== 'number' || typeof e.pr !== 'number') return undefined;
-  return { repo: e.repo, pr: e.pr, sha: e.sha, installation: e.installation, environment: String(e.environment ?? 'default'), label: String(e.label ?? '') };
+  const identity = { repo: e.repo, pr: e.pr, sha: e.sha, installation: e.installation, environment: String(e.environment ?? 'default'), label: String(e.label ?? '') };
+  return signer.verify(identityText(identity), e.identitySig) ? identity : undefined;
 }
 
 export function repoOf(identity: DeployIdentity): { owner: string; repo: string } {

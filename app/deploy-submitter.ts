@@ -7,13 +7,14 @@ import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
 import { checkName, environmentLabel } from './check-names.ts';
 import { configForBranch } from './config-loader.ts';
-import type { DeployIdentity, SyncMark } from './deploy-external.ts';
+import { signedIdentity, type DeployIdentity, type SyncMark } from './deploy-external.ts';
 import { failureOutput } from './failure-output.ts';
 import { withLintOverrides } from './lint-overrides.ts';
 import { createCompletedCheckRun } from './plan-check-run.ts';
 import { deployTargets } from './repo-config.ts';
 import { changedPaths, readSchemaDir, touchesDir, type RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
+import type { Signer } from './signer.ts';
 
 export interface Merge {
   pr: number;
@@ -34,7 +35,7 @@ export interface SubmitOutcome {
   submitted: number;
 }
 
-export async function submitDeploys(octokit: ProbotOctokit, repo: RepoRef, merge: Merge, registry: RunnerRegistry, log: Logger): Promise<SubmitOutcome> {
+export async function submitDeploys(octokit: ProbotOctokit, repo: RepoRef, merge: Merge, registry: RunnerRegistry, signer: Signer, log: Logger): Promise<SubmitOutcome> {
   const config = await configForBranch(octokit, repo, merge, { headSha: merge.sha, kind: 'deploy' });
   if (!config) return { targets: 0, submitted: 0 };
   const paths = await changedPaths(octokit, repo, merge.pr);
@@ -42,15 +43,15 @@ export async function submitDeploys(octokit: ProbotOctokit, repo: RepoRef, merge
   let submitted = 0;
   for (const { dir, environment } of targets) {
     const label = environmentLabel(config, environment.name);
-    const identity: DeployIdentity & { github: SyncMark } = {
-      repo: `${repo.owner}/${repo.repo}`, pr: merge.pr, sha: merge.sha, installation: merge.installation, environment: environment.name, label, github: 'open',
+    const identity: DeployIdentity = {
+      repo: `${repo.owner}/${repo.repo}`, pr: merge.pr, sha: merge.sha, installation: merge.installation, environment: environment.name, label,
     };
     try {
-      const client = registry.clientFor(environment);
+      const client = registry.clientFor(environment, merge.installation);
       const files = withLintOverrides(await readSchemaDir(octokit, repo, dir, merge.sha), config.lint);
       const deploy = await client.submit({
         target: environment.target, files, clientKey: `${identity.repo}#${merge.pr}@${merge.sha}/${environment.name}`,
-        cutover: environment.cutover, external: { ...identity }, actor: merge.actor,
+        cutover: environment.cutover, external: { ...signedIdentity(identity, signer), github: 'open' satisfies SyncMark }, actor: merge.actor,
       });
       log.info({ deploy: deploy.id, pr: merge.pr, environment: environment.name }, 'deploy submitted');
       submitted++;

@@ -13,12 +13,14 @@ import { deployCheck, deploymentState, revertCheck, statusLine, type CheckState 
 import { answerPendingGates } from './protection-rules.ts';
 import { md } from './markdown.ts';
 import type { RepoRef } from './repo-files.ts';
+import type { Signer } from './signer.ts';
 import type { StickyComments } from './sticky-comment.ts';
 
 export interface SyncEnvironment {
   client: RunnerClient;
   github(installation: number): Promise<ProbotOctokit>;
   instanceId: string;
+  signer: Signer;
   sticky: StickyComments;
   progressIntervalMs: number;
   log: Logger;
@@ -37,7 +39,7 @@ interface Sync {
 const CUTOVER_BUTTON = [{ label: 'Cut over', identifier: 'cutover', description: 'Swap the tables now' }];
 
 export async function syncDeploy(env: SyncEnvironment, deploy: DeployView): Promise<boolean> {
-  const identity = identityOf(deploy);
+  const identity = identityOf(deploy, env.signer);
   if (!identity) return true;
   const s: Sync = { env, deploy, identity, octokit: await env.github(identity.installation), repo: repoOf(identity), done: true };
   await syncCheckRun(s, 'deployCheckRun', 'deploy', deployCheck(deploy));
@@ -48,7 +50,7 @@ export async function syncDeploy(env: SyncEnvironment, deploy: DeployView): Prom
   if (['reverting', 'reverted'].includes(deploy.state) || deploy.external.revertCheckRun !== undefined) {
     await syncCheckRun(s, 'revertCheckRun', 'revert', revertCheck(deploy, await revertImpactOf(s)));
   }
-  s.done = (await answerPendingGates(s.env.client, s.octokit, deploy, s.env.log)) && s.done;
+  s.done = (await answerPendingGates(s.env.client, s.octokit, deploy, identity.repo, s.env.log)) && s.done;
   await syncComment(s);
   return s.done;
 }

@@ -21,6 +21,7 @@ export interface PullRequestRef {
   baseSha: string;
   baseRef: string;
   defaultBranch: string;
+  installation: number;
 }
 
 /** `external_id` of plan check runs: a re-run plans that pull request again. */
@@ -43,7 +44,7 @@ export async function publishPlans(octokit: ProbotOctokit, repo: RepoRef, pr: Pu
     const label = environmentLabel(config, environment.name);
     const heading = `## schemabot plan: ${md(dir)} → ${md(environment.name)}`;
     try {
-      const client = registry.clientFor(environment);
+      const client = registry.clientFor(environment, pr.installation);
       const files = withLintOverrides(await readSchemaDir(octokit, repo, dir, pr.headSha), config.lint);
       const baseFiles = withLintOverrides(await readSchemaDir(octokit, repo, dir, pr.baseSha), config.lint);
       const { plan, markdown } = await client.plan({ target: environment.target, files, baseFiles: Object.keys(baseFiles).length ? baseFiles : undefined });

@@ -6,11 +6,14 @@
 import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
 import { RunnerError, type DeployView, type RunnerClient } from '../runner/client/runner-client.ts';
+import { loadConfig } from './config-loader.ts';
 import { deploysOfCommit, type FoundDeploy } from './deploy-lookup.ts';
 import { statusLine } from './deploy-progress.ts';
 import { submitDeploys } from './deploy-submitter.ts';
+import { ConfigError } from './repo-config.ts';
 import { pullMergedAs, type RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
+import type { Signer } from './signer.ts';
 
 export interface PendingGate {
   url: string;
@@ -46,10 +49,10 @@ class NotAGateUrl extends Error {
   override name = 'NotAGateUrl';
 }
 
-/** Posts to the callback URL, which must be this repository's on the API GitHub sent the event from. */
-export async function answerGate(octokit: ProbotOctokit, gate: Pick<PendingGate, 'url' | 'environment'>, verdict: Verdict, comment: string): Promise<void> {
+/** Posts to the callback URL, which must be a protection rule's of repository `repo` (owner/name) on the API GitHub sent the event from. */
+async function answerGate(octokit: ProbotOctokit, gate: Pick<PendingGate, 'url' | 'environment'>, verdict: Verdict, comment: string, repo: string): Promise<void> {
   const base = octokit.request.endpoint.DEFAULTS.baseUrl.replace(/\/+$/, '');
-  if (!gate.url.startsWith(`${base}/repos/`) || !/\/actions\/runs\/\d+\/deployment_protection_rule$/.test(gate.url)) {
+  if (!gate.url.startsWith(`${base}/repos/${repo}/actions/runs/`) || !/\/actions\/runs\/\d+\/deployment_protection_rule$/.test(gate.url)) {
     throw new NotAGateUrl('the deployment callback URL is not a protection-rule URL of this GitHub');
   }
   await octokit.request(`POST ${gate.url}`, {
@@ -77,9 +80,9 @@ type Posted = 'posted' | 'failed' | 'refused';
  * cancelled, re-run or already answered; or a URL that is not a protection rule's), `failed` when it may
  * on a later pass (5xx, network).
  */
-async function postAnswer(octokit: ProbotOctokit, gate: PendingGate, verdict: Verdict, comment: string, log: Logger): Promise<Posted> {
+async function postAnswer(octokit: ProbotOctokit, gate: PendingGate, verdict: Verdict, comment: string, repo: string, log: Logger): Promise<Posted> {
   try {
-    await answerGate(octokit, gate, verdict, comment);
+    await answerGate(octokit, gate, verdict, comment, repo);
     return 'posted';
   } catch (err) {
     const status = (err as { status?: number }).status;
@@ -93,7 +96,7 @@ async function postAnswer(octokit: ProbotOctokit, gate: PendingGate, verdict: Ve
  * its own: one GitHub refuses is dropped, one that fails is kept for the next pass (at most
  * `MAX_FAILED_PASSES` in a row), and the others are answered and recorded either way.
  */
-export async function answerPendingGates(client: RunnerClient, octokit: ProbotOctokit, deploy: DeployView, log: Logger): Promise<boolean> {
+export async function answerPendingGates(client: RunnerClient, octokit: ProbotOctokit, deploy: DeployView, repo: string, log: Logger): Promise<boolean> {
   const gates = (deploy.external.gates as PendingGate[] | undefined) ?? [];
   if (gates.length === 0) return true;
   const verdict = verdictOf([deploy]);
@@ -105,7 +108,7 @@ export async function answerPendingGates(client: RunnerClient, octokit: ProbotOc
       remaining.push(gate);
       continue;
     }
-    const posted = await postAnswer(octokit, gate, answer, verdictComment(answer, [deploy]), log);
+    const posted = await postAnswer(octokit, gate, answer, verdictComment(answer, [deploy]), repo, log);
     const failures = (gate.failures ?? 0) + 1;
     if (posted === 'posted' && answer === 'wait') remaining.push({ ...gate, line, reports: gate.reports + 1, failures: 0 });
     else if (posted === 'failed' && failures < MAX_FAILED_PASSES) remaining.push({ ...gate, failures });
@@ -127,6 +130,7 @@ export interface ProtectionRuleRequest {
   /** Whom a deploy submitted from here is made for: the event's sender. */
   actor: string;
   registry: RunnerRegistry;
+  signer: Signer;
   log: Logger;
 }
 
@@ -138,35 +142,42 @@ export interface ProtectionRuleRequest {
  * that cannot be asked means no verdict can be given: rejected, to be re-run.
  */
 export async function answerProtectionRule(request: ProtectionRuleRequest): Promise<Verdict> {
-  const { octokit, repo, sha, gate, registry, log } = request;
+  const { octokit, repo, sha, gate, registry, signer, log } = request;
   const fullName = `${repo.owner}/${repo.repo}`;
+  const answer = (verdict: Verdict, comment: string) => answerGate(octokit, gate, verdict, comment.slice(0, COMMENT_LIMIT), fullName);
   let deploys: FoundDeploy[];
   try {
-    deploys = await deploysOfCommit(registry, fullName, sha);
-    if (deploys.length === 0) {
+    const config = await loadConfig(octokit, repo, request.defaultBranch);
+    const scope = config && { registry, signer, config, repo: fullName, installation: request.installation };
+    deploys = scope ? await deploysOfCommit(scope, sha) : [];
+    if (scope && deploys.length === 0) {
       const pull = await pullMergedAs(octokit, repo, sha);
       const outcome = pull
-        ? await submitDeploys(octokit, repo, { ...pull, sha, defaultBranch: request.defaultBranch, installation: request.installation, actor: request.actor }, registry, log)
+        ? await submitDeploys(octokit, repo, { ...pull, sha, defaultBranch: request.defaultBranch, installation: request.installation, actor: request.actor }, registry, signer, log)
         : { targets: 0, submitted: 0 };
       if (outcome.submitted < outcome.targets) {
-        await answerGate(octokit, gate, 'rejected', 'schemabot: the schema deploy of this commit could not be submitted (see the schemabot/deploy check run); re-run this job once it is.');
+        await answer('rejected', 'schemabot: the schema deploy of this commit could not be submitted (see the schemabot/deploy check run); re-run this job once it is.');
         return 'rejected';
       }
-      if (outcome.submitted) deploys = await deploysOfCommit(registry, fullName, sha);
+      if (outcome.submitted) deploys = await deploysOfCommit(scope, sha);
     }
   } catch (err) {
+    if (err instanceof ConfigError) {
+      await answer('rejected', `schemabot: .github/schemabot.yml: ${err.message}`);
+      return 'rejected';
+    }
     if (!(err instanceof RunnerError)) throw err;
     const why = err.status === 0 ? 'could not be reached' : `refused the request (${err.code})`;
-    await answerGate(octokit, gate, 'rejected', `schemabot: a schema runner ${why}, so whether this commit's schema deploy is ready is unknown; re-run this job once it is back.`);
+    await answer('rejected', `schemabot: a schema runner ${why}, so whether this commit's schema deploy is ready is unknown; re-run this job once it is back.`);
     return 'rejected';
   }
   if (deploys.length === 0) {
-    await answerGate(octokit, gate, 'approved', 'schemabot: this commit has no schema deploy; nothing to wait for');
+    await answer('approved', 'schemabot: this commit has no schema deploy; nothing to wait for');
     return 'approved';
   }
   const views = deploys.map((d) => d.deploy);
   const verdict = verdictOf(views);
-  await answerGate(octokit, gate, verdict, verdictComment(verdict, views));
+  await answer(verdict, verdictComment(verdict, views));
   if (verdict === 'wait') {
     const line = views.map(statusLine).join('; ');
     for (const { client, deploy } of deploys.filter((d) => verdictOf([d.deploy]) === 'wait')) {

@@ -14,7 +14,9 @@ import type { Logger } from 'pino';
 import type { ProbotOctokit } from 'probot';
 import type { DeployState, DeployView, RunnerClient } from '../runner/client/runner-client.ts';
 import { syncDeploy } from './deploy-sync.ts';
-import type { RunnerRegistry } from './runner-registry.ts';
+import { identityOf } from './deploy-external.ts';
+import type { Poller, RunnerRegistry } from './runner-registry.ts';
+import type { Signer } from './signer.ts';
 import type { StickyComments } from './sticky-comment.ts';
 
 const NOT_FINAL: DeployState[] = ['queued', 'running', 'ready-to-cutover', 'cutting-over', 'reverting'];
@@ -24,6 +26,7 @@ const MAX_SKIPPED_PASSES = 32;
 export interface ReconcilerOptions {
   registry: RunnerRegistry;
   github(installation: number): Promise<ProbotOctokit>;
+  signer: Signer;
   sticky: StickyComments;
   log: Logger;
   intervalMs: number;
@@ -45,7 +48,7 @@ class RunnerLoop {
   private readonly backoff = new Map<string, { failures: number; until: number }>();
   done: Promise<void> = Promise.resolve();
 
-  constructor(private readonly reconciler: Reconciler, readonly client: RunnerClient) {}
+  constructor(private readonly reconciler: Reconciler, private readonly runner: Poller) {}
 
   run(isRunning: () => boolean, intervalMs: number): void {
     this.done = (async () => {
@@ -72,7 +75,7 @@ class RunnerLoop {
 
   async pass(isRunning: () => boolean): Promise<void> {
     this.passes++;
-    const { client } = this;
+    const { client } = this.runner;
     let deploys: DeployView[];
     try {
       deploys = [
@@ -87,6 +90,9 @@ class RunnerLoop {
     for (const deploy of deploys) {
       if (!isRunning()) return;
       if (deploy.external.github === 'gone' || (this.backoff.get(deploy.id)?.until ?? 0) > this.passes) continue;
+      // Only deploys the App submitted, for an installation this runner serves: a runner cannot point the App at another tenant.
+      const identity = identityOf(deploy, this.reconciler.signer);
+      if (!identity || !this.runner.serves(identity.installation)) continue;
       const error = await this.reconciler.syncOne(client, deploy);
       if (!error) {
         this.backoff.delete(deploy.id);
@@ -104,11 +110,15 @@ export class Reconciler {
   private readonly loops: RunnerLoop[];
 
   constructor(private readonly options: ReconcilerOptions) {
-    this.loops = options.registry.pollers().map((client) => new RunnerLoop(this, client));
+    this.loops = options.registry.pollers().map((runner) => new RunnerLoop(this, runner));
   }
 
   get log(): Logger {
     return this.options.log;
+  }
+
+  get signer(): Signer {
+    return this.options.signer;
   }
 
   start(): void {

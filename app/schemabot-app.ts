@@ -4,10 +4,10 @@
 // handlers only wake it after they changed something.
 import type { Context, Probot } from 'probot';
 import { runCommand, parseCommand } from './comment-commands.ts';
-import { deploysOfCommit } from './deploy-lookup.ts';
+import { pressCutover } from './cutover-button.ts';
+import { identitySigner } from './deploy-external.ts';
 import { submitDeploys } from './deploy-submitter.ts';
-import { md } from './markdown.ts';
-import { isAllowed, meets, permissionOf } from './permissions.ts';
+import { meets, permissionOf } from './permissions.ts';
 import { publishPlans } from './plan-publisher.ts';
 import { answerProtectionRule } from './protection-rules.ts';
 import { Reconciler } from './reconciler.ts';
@@ -33,12 +33,17 @@ type PullRequestContext = Context<'pull_request.closed'>;
 export function createSchemabotApp(options: SchemabotOptions): { load(app: Probot): void; stop(): Promise<void> } {
   const { registry } = options;
   const sticky = new StickyComments(options.webhookSecret);
+  const signer = identitySigner(options.webhookSecret);
   let reconciler: Reconciler | undefined;
 
-  const plan = (context: Context<'pull_request' | 'check_run' | 'check_suite'>, pr: { number: number; head: { sha: string }; base: { sha: string; ref: string } }) =>
-    publishPlans(context.octokit, context.repo(), {
-      number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, baseRef: pr.base.ref, defaultBranch: context.payload.repository.default_branch,
+  async function plan(context: Context<'pull_request' | 'check_run' | 'check_suite'>, pr: { number: number; head: { sha: string }; base: { sha: string; ref: string } }) {
+    const { repository } = context.payload;
+    const installation = 'installation' in context.payload ? context.payload.installation : undefined;
+    if (!installation) return;
+    await publishPlans(context.octokit, context.repo(), {
+      number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, baseRef: pr.base.ref, defaultBranch: repository.default_branch, installation: installation.id,
     }, registry, sticky, context.log);
+  }
 
   async function pushed(context: Context<'pull_request.opened' | 'pull_request.synchronize' | 'pull_request.reopened'>): Promise<void> {
     // Planning costs API calls and runner time: only for events caused by people who may write here.
@@ -59,14 +64,14 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
     const submitted = await submitDeploys(context.octokit, context.repo(), {
       pr: pr.number, sha: pr.merge_commit_sha, baseRef: pr.base.ref, defaultBranch: repository.default_branch,
       installation: installation.id, actor: pr.merged_by?.login ?? context.payload.sender?.login ?? 'unknown',
-    }, registry, context.log);
+    }, registry, signer, context.log);
     if (submitted.submitted) reconciler?.kick();
   }
 
   async function comment(context: Context<'issue_comment.created'>): Promise<void> {
-    const { comment: posted, issue, repository } = context.payload;
+    const { comment: posted, issue, repository, installation } = context.payload;
     const name = parseCommand(posted.body ?? '');
-    if (!name || !issue.pull_request || context.isBot || posted.user?.type === 'Bot') return;
+    if (!name || !issue.pull_request || !installation || context.isBot || posted.user?.type === 'Bot') return;
     const react = (content: 'eyes' | 'rocket' | 'confused') =>
       context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: posted.id, content }));
     const login = posted.user!.login;
@@ -80,7 +85,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
     await react('eyes');
     const result = await runCommand(name, {
       octokit: context.octokit, repo: context.repo(), pr: issue.number, login, permission,
-      defaultBranch: repository.default_branch, registry, sticky, log: context.log,
+      defaultBranch: repository.default_branch, installation: installation.id, registry, signer, sticky, log: context.log,
     });
     await react(result.ok ? 'rocket' : 'confused');
     await context.octokit.rest.issues.createComment(context.issue({ body: `> /${name}\n\n${result.reply}` }));
@@ -88,24 +93,14 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
   }
 
   async function requestedAction(context: Context<'check_run.requested_action'>): Promise<void> {
-    const { check_run: run, requested_action: action, sender } = context.payload;
-    if (action?.identifier !== 'cutover') return;
-    const { allowed, role } = await isAllowed(context.octokit, context.repo(), sender.login, 'maintain');
-    if (!allowed) {
-      context.log.info({ login: sender.login, role }, 'cut-over button refused: needs maintain or admin');
-      await context.octokit.rest.checks.update(context.repo({
-        check_run_id: run.id, output: { title: 'Ready to cut over', summary: `${md(sender.login)} (${md(role)}) may not cut over: maintain or admin permission is needed.` },
-      }));
-      return;
-    }
-    const { owner, repo } = context.repo();
-    const found = (await deploysOfCommit(registry, `${owner}/${repo}`, run.head_sha)).find((d) => d.deploy.id === run.external_id);
-    if (!found) {
-      context.log.warn({ checkRun: run.id }, 'cut-over button: no deploy for this check run');
-      return;
-    }
-    await found.client.command(found.deploy.id, 'cutover', sender.login);
-    reconciler?.kick();
+    const { check_run: run, requested_action: action, sender, repository, installation } = context.payload;
+    if (action?.identifier !== 'cutover' || !installation) return;
+    const outcome = await pressCutover({
+      octokit: context.octokit, repo: context.repo(), checkRun: run, login: sender.login, defaultBranch: repository.default_branch,
+      installation: installation.id, registry, signer,
+    });
+    context.log.info({ login: sender.login, checkRun: run.id, outcome }, 'cut-over button pressed');
+    if (outcome === 'released') reconciler?.kick();
   }
 
   async function rerequested(context: Context<'check_run.rerequested'>): Promise<void> {
@@ -117,7 +112,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
     } else if (kind === 'submit' && installation) {
       const submitted = await submitDeploys(context.octokit, context.repo(), {
         pr: Number(number), sha: run.head_sha, baseRef, defaultBranch: repository.default_branch, installation: installation.id, actor: sender.login,
-      }, registry, context.log);
+      }, registry, signer, context.log);
       if (submitted.submitted) reconciler?.kick();
     }
   }
@@ -127,7 +122,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
     if (!deployment || !url || !environment || !installation) return;
     const verdict = await answerProtectionRule({
       octokit: context.octokit, repo: context.repo(), sha: deployment.sha, gate: { url, environment }, defaultBranch: repository.default_branch,
-      installation: installation.id, actor: sender?.login ?? 'unknown', registry, log: context.log,
+      installation: installation.id, actor: sender?.login ?? 'unknown', registry, signer, log: context.log,
     });
     context.log.info({ sha: deployment.sha, environment, verdict }, 'deployment protection rule answered');
     if (verdict === 'wait') reconciler?.kick();
@@ -136,7 +131,7 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
   return {
     load(app) {
       reconciler = new Reconciler({
-        registry, sticky, log: app.log, github: (installation) => app.auth(installation),
+        registry, signer, sticky, log: app.log, github: (installation) => app.auth(installation),
         intervalMs: options.reconcile?.intervalMs ?? 5_000, progressIntervalMs: options.reconcile?.progressIntervalMs ?? 15_000,
       });
       app.on(['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'], pushed);

@@ -7,10 +7,10 @@
 // too) that copies the marker, or copies a signature onto another comment, is never adopted or edited.
 // Writers of one process take turns per pull request; when two App instances both create the comment,
 // the creator of the newer one deletes it and writes its section into the older.
-import { createHmac } from 'node:crypto';
 import type { ProbotOctokit } from 'probot';
 import { fitWithin } from './markdown.ts';
 import type { RepoRef } from './repo-files.ts';
+import { Signer } from './signer.ts';
 
 export const STICKY_MARKER = '<!-- schemabot:plan -->';
 /** GitHub takes 65,536 characters; the signature that replaces the marker needs a few more. */
@@ -37,11 +37,11 @@ interface Comment {
 const isGone = (err: unknown) => (err as { status?: number }).status === 404;
 
 export class StickyComments {
-  private readonly key: Buffer;
+  private readonly signer: Signer;
   private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(secret: string) {
-    this.key = createHmac('sha256', secret).update('schemabot sticky comment').digest();
+    this.signer = new Signer(secret, 'sticky comment');
   }
 
   /**
@@ -61,8 +61,7 @@ export class StickyComments {
   }
 
   private header(repo: RepoRef, issue: number, id: number): string {
-    const signature = createHmac('sha256', this.key).update(`${repo.owner}/${repo.repo}#${issue}/${id}`).digest('hex').slice(0, 32);
-    return `${STICKY_MARKER}<!-- schemabot:signed ${signature} -->`;
+    return `${STICKY_MARKER}<!-- schemabot:signed ${this.signer.sign(`${repo.owner}/${repo.repo}#${issue}/${id}`)} -->`;
   }
 
   private isOurs(repo: RepoRef, issue: number, comment: Comment): boolean {

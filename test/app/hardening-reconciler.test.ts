@@ -10,6 +10,7 @@ import { Probot } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.ts';
 import { startAppServer } from '../../app/app-server.ts';
+import { identitySigner, signedIdentity } from '../../app/deploy-external.ts';
 import { schemabotOctokit } from '../../app/github-octokit.ts';
 import { registerApp } from '../../app/local-github/app-registration.ts';
 import { LocalGitHub } from '../../app/local-github/local-github.ts';
@@ -53,7 +54,7 @@ function drivenReconciler(): Reconciler {
   const probot = new Probot({ appId: APP_ID, privateKey: github.app.privateKey, baseUrl: github.url, Octokit: schemabotOctokit({ retryBaseMs: 5, throttle: false }) });
   return new Reconciler({
     registry: new RunnerRegistry([binding()], { attempts: 1 }), github: (installation) => probot.auth(installation),
-    sticky: new StickyComments(WEBHOOK_SECRET), log: pino({ level: 'silent' }), intervalMs: 1e9, progressIntervalMs: 0,
+    signer: identitySigner(WEBHOOK_SECRET), sticky: new StickyComments(WEBHOOK_SECRET), log: pino({ level: 'silent' }), intervalMs: 1e9, progressIntervalMs: 0,
   });
 }
 
@@ -65,7 +66,7 @@ async function submitted(pr: number, installation: number) {
   const tables = Object.fromEntries(added.map((t) => [`${t}.sql`, `CREATE TABLE ${t} (\n  id INT NOT NULL,\n  PRIMARY KEY (id)\n);\n`]));
   const { deploy } = await runner.service.submit({
     target: 'main', files: { 'users.sql': WITH_NAME, ...tables }, clientKey: `test-${pr}`, actor: 'dev',
-    external: { repo: `${OWNER}/${REPO}`, pr, sha: 'f'.repeat(40), installation, environment: 'production', label: '', github: 'open' },
+    external: { ...signedIdentity({ repo: `${OWNER}/${REPO}`, pr, sha: 'f'.repeat(40), installation, environment: 'production', label: '' }, identitySigner(WEBHOOK_SECRET)), github: 'open' },
   });
   return deploy;
 }
