@@ -4,16 +4,16 @@
 // as neutral ("Superseded") and goes on with the recorded check run, leaving no orphan asking for
 // attention.
 import type { Connection } from 'mysql2/promise';
-import { Probot, type ProbotOctokit } from 'probot';
+import type { ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnerClient, type DeployView } from '../../runner/client/runner-client.ts';
 import { freshDatabase } from '../support/database.ts';
 import { ensureCreated } from '../../app/deploy-external.ts';
 import { supersedeCheckRun } from '../../app/deploy-sync.ts';
-import { schemabotOctokit } from '../../app/github-octokit.ts';
 import { registerApp } from '../../app/local-github/app-registration.ts';
 import { LocalGitHub } from '../../app/local-github/local-github.ts';
 import { APP_ID, INSTALLATION, OWNER, REPO, TestRunner, WEBHOOK_SECRET } from './app-harness.ts';
+import { appOctokit } from './hardening-support.ts';
 
 const repo = { owner: OWNER, repo: REPO };
 let conn: Connection;
@@ -29,8 +29,7 @@ beforeAll(async () => {
   await conn.query('CREATE TABLE users (id INT NOT NULL, PRIMARY KEY (id))');
   runner = await new TestRunner(db.target, `_sb_app_claims_${process.pid}`).start();
   github = await new LocalGitHub(OWNER, REPO, registerApp(APP_ID, WEBHOOK_SECRET), INSTALLATION).start();
-  const probot = new Probot({ appId: APP_ID, privateKey: github.app.privateKey, baseUrl: github.url, Octokit: schemabotOctokit({ retryBaseMs: 5, throttle: false }) });
-  octokit = await probot.auth(INSTALLATION);
+  octokit = await appOctokit(github);
   client = new RunnerClient({ url: runner.url, token: runner.token });
   ({ deploy } = await runner.service.submit({
     target: 'main', files: { 'users.sql': 'CREATE TABLE users (id INT NOT NULL, name VARCHAR(20) NULL, PRIMARY KEY (id));\n' }, clientKey: 'claims', actor: 'dev',

@@ -1,38 +1,22 @@
 // The configuration that counts is the one on the default branch's tip: a pull request cannot choose
 // its own deploy branch (and so skip the default branch's protection) by editing
 // `.github/schemabot.yml`; pull requests into the configured branch are planned and deployed.
-import type { Connection } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mergePull, pullRequestEvent } from '../../app/local-github/webhook-events.ts';
-import { eventually, repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
+import { eventually, repoConfig } from './app-harness.ts';
+import { USERS, USERS_WITH_NAME as WITH_NAME, useAppStack } from './hardening-support.ts';
 
-const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
-const WITH_NAME = USERS.replace('  PRIMARY KEY', '  name VARCHAR(40) NULL,\n  PRIMARY KEY');
-
-let conn: Connection;
-let runner: TestRunner;
-let harness: AppHarness;
+const stack = useAppStack('config');
 let mainFiles: Record<string, string>;
 
-beforeAll(async () => {
-  const db = await freshDatabase('app_config');
-  conn = db.conn;
-  await conn.query(USERS);
-  runner = await new TestRunner(db.target, `_sb_app_config_${process.pid}`).start();
-  harness = await startApp(runner);
-  mainFiles = { '.github/schemabot.yml': repoConfig(runner.url, { cutover: 'gated' }), 'schemas/users.sql': USERS };
-  harness.github.commit(mainFiles, 'main');
-});
-
-afterAll(async () => {
-  await harness?.close();
-  await runner?.close();
-  await conn?.end();
+beforeAll(() => {
+  mainFiles = { '.github/schemabot.yml': repoConfig(stack.runner.url, { cutover: 'gated' }), 'schemas/users.sql': USERS };
+  stack.harness.github.commit(mainFiles, 'main');
 });
 
 describe('the repository configuration', () => {
   it('cannot be pointed at another branch by a pull request into that branch', async () => {
+    const { harness, runner } = stack;
     const { github } = harness;
     const side = github.commit(mainFiles, 'side');
     const head = github.commit({
@@ -49,6 +33,7 @@ describe('the repository configuration', () => {
   });
 
   it('still plans and deploys pull requests into the default branch', async () => {
+    const { harness, runner } = stack;
     const { github } = harness;
     const base = github.branches.get('main')!;
     const head = github.commit({ ...mainFiles, 'schemas/users.sql': WITH_NAME });

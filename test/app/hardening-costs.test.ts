@@ -2,42 +2,26 @@
 // until a writer asks with /plan; a command of theirs gets one 😕 reaction and nothing else. Planning
 // fetches each schema file's blob once (the base shares blobs with the head, a later push reuses them),
 // and a check run carries at most 100 annotations (two requests), the rest said in its summary.
-import type { Connection } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { commentEvent, pullRequestEvent } from '../../app/local-github/webhook-events.ts';
-import { repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
+import { repoConfig } from './app-harness.ts';
+import { USERS, USERS_WITH_NAME as WITH_NAME, useAppStack } from './hardening-support.ts';
 
-const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
-const WITH_NAME = USERS.replace('  PRIMARY KEY', '  name VARCHAR(40) NULL,\n  PRIMARY KEY');
 const ORDERS = 'CREATE TABLE orders (\n  id INT NOT NULL,\n  PRIMARY KEY (id)\n);\n';
 const MANY_FLOATS = USERS.replace('  PRIMARY KEY', `${Array.from({ length: 120 }, (_, i) => `  price${i} FLOAT NULL,\n`).join('')}  PRIMARY KEY`);
 
-let conn: Connection;
-let runner: TestRunner;
-let harness: AppHarness;
+const stack = useAppStack('costs', [USERS, ORDERS]);
 
-beforeAll(async () => {
-  const db = await freshDatabase('app_costs');
-  conn = db.conn;
-  await conn.query(USERS);
-  await conn.query(ORDERS);
-  runner = await new TestRunner(db.target, `_sb_app_costs_${process.pid}`).start();
-  harness = await startApp(runner);
-  harness.github.permissions.set('maintainer', 'maintain');
-  harness.github.commit({ '.github/schemabot.yml': repoConfig(runner.url), 'schemas/users.sql': USERS, 'schemas/orders.sql': ORDERS }, 'main');
+beforeAll(() => {
+  stack.harness.github.permissions.set('maintainer', 'maintain');
+  stack.harness.github.commit({ '.github/schemabot.yml': repoConfig(stack.runner.url), 'schemas/users.sql': USERS, 'schemas/orders.sql': ORDERS }, 'main');
 });
 
-afterAll(async () => {
-  await harness?.close();
-  await runner?.close();
-  await conn?.end();
-});
-
-const blobReads = () => harness.github.calls.filter((c) => c.method === 'GET' && c.path.includes('/git/blobs/')).length;
+const blobReads = () => stack.harness.github.calls.filter((c) => c.method === 'GET' && c.path.includes('/git/blobs/')).length;
 
 describe('people without write permission', () => {
   it('get no plan for their pull request until a writer asks, and one reaction for a command', async () => {
+    const { harness } = stack;
     const { github } = harness;
     const base = github.branches.get('main')!;
     github.openPull(81, base, github.commit({ ...github.filesAt(base), 'schemas/users.sql': WITH_NAME }));
@@ -63,6 +47,7 @@ describe('people without write permission', () => {
   });
 
   it('a writer asking for what needs maintain gets told why not', async () => {
+    const { harness } = stack;
     const { github } = harness;
     const { payload, commentId } = commentEvent(github, 81, '/abort', 'dev');
     expect((await harness.deliver('issue_comment', payload)).status).toBe(200);
@@ -73,6 +58,7 @@ describe('people without write permission', () => {
 
 describe('planning', () => {
   it('reads no blob again on a push that changes no schema file', async () => {
+    const { harness } = stack;
     const { github } = harness;
     const pull = github.pulls.get(81)!;
     github.openPull(81, pull.base, github.commit({ ...github.filesAt(pull.head), 'README.md': 'more words' }));
@@ -83,6 +69,7 @@ describe('planning', () => {
   });
 
   it('annotates at most 100 problems, in two requests, and says how many more there are', async () => {
+    const { harness } = stack;
     const { github } = harness;
     const base = github.branches.get('main')!;
     const head = github.commit({ ...github.filesAt(base), 'schemas/users.sql': MANY_FLOATS });

@@ -6,22 +6,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mysql2/promise';
 import pino from 'pino';
-import { Probot } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.ts';
 import { startAppServer } from '../../app/app-server.ts';
 import { identitySigner, signedIdentity } from '../../app/deploy-external.ts';
-import { schemabotOctokit } from '../../app/github-octokit.ts';
 import { registerApp } from '../../app/local-github/app-registration.ts';
 import { LocalGitHub } from '../../app/local-github/local-github.ts';
 import { mergePull } from '../../app/local-github/webhook-events.ts';
-import { Reconciler } from '../../app/reconciler.ts';
 import { RunnerRegistry } from '../../app/runner-registry.ts';
-import { StickyComments } from '../../app/sticky-comment.ts';
 import { APP_ID, INSTALLATION, OWNER, REPO, repoConfig, RUNNER_TOKEN_ENV, TestRunner, WEBHOOK_SECRET } from './app-harness.ts';
+import { drivenReconciler, USERS, USERS_WITH_NAME as WITH_NAME } from './hardening-support.ts';
 
-const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
-const WITH_NAME = USERS.replace('  PRIMARY KEY', '  name VARCHAR(40) NULL,\n  PRIMARY KEY');
 
 let conn: Connection;
 let runner: TestRunner;
@@ -49,14 +44,7 @@ afterAll(async () => {
 
 const binding = () => ({ tokenEnv: RUNNER_TOKEN_ENV, url: runner.url, token: runner.token });
 
-/** A reconciler whose passes the test drives, against the local GitHub and the runner. */
-function drivenReconciler(): Reconciler {
-  const probot = new Probot({ appId: APP_ID, privateKey: github.app.privateKey, baseUrl: github.url, Octokit: schemabotOctokit({ retryBaseMs: 5, throttle: false }) });
-  return new Reconciler({
-    registry: new RunnerRegistry([binding()], { attempts: 1 }), github: (installation) => probot.auth(installation),
-    signer: identitySigner(WEBHOOK_SECRET), sticky: new StickyComments(WEBHOOK_SECRET), log: pino({ level: 'silent' }), intervalMs: 1e9, progressIntervalMs: 0,
-  });
-}
+const reconciler = () => drivenReconciler(github, [binding()]);
 
 const added: string[] = [];
 
@@ -95,18 +83,18 @@ describe('the reconciler', () => {
 
   it('tries a deploy GitHub keeps refusing after 1, 2, 4 … passes', async () => {
     const deploy = await submitted(92, INSTALLATION);
-    const reconciler = drivenReconciler();
+    const passes = reconciler();
     github.inject('POST', /\/check-runs$/, 422, { times: 1000, body: { message: 'Validation Failed' } });
     const creates = () => github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.external_id === deploy.id).length;
-    for (let pass = 0; pass < 10; pass++) await reconciler.pass();
+    for (let pass = 0; pass < 10; pass++) await passes.pass();
     // Passes 1, 3 and 6 tried; 2, 4-5 and 7-10 skipped.
     expect(creates()).toBe(3);
   });
 
   it('leaves a deploy alone once its installation is gone', async () => {
     const deploy = await submitted(93, 999);
-    const reconciler = drivenReconciler();
-    for (let pass = 0; pass < 5; pass++) await reconciler.pass();
+    const passes = reconciler();
+    for (let pass = 0; pass < 5; pass++) await passes.pass();
     expect(github.calls.filter((c) => c.path === '/app/installations/999/access_tokens')).toHaveLength(1);
     expect((await runner.service.get(deploy.id)).external.github).toBe('gone');
   });

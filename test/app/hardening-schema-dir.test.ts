@@ -1,42 +1,25 @@
 // A schema directory the App cannot read completely is refused, never planned as if the missing tables
 // were dropped: a `.sql` name that is a symbolic link, a directory or a submodule (which the contents
 // API lists as a file), or a listing that GitHub may have cut at 1000 entries.
-import type { Connection } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { blobSha } from '../../app/local-github/local-github.ts';
 import { pullRequestEvent } from '../../app/local-github/webhook-events.ts';
-import { repoConfig, startApp, TestRunner, type AppHarness } from './app-harness.ts';
+import { repoConfig } from './app-harness.ts';
+import { USERS, USERS_WITH_NAME as WITH_NAME, useAppStack } from './hardening-support.ts';
 
-const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
-const WITH_NAME = USERS.replace('  PRIMARY KEY', '  name VARCHAR(40) NULL,\n  PRIMARY KEY');
 const ORDERS = 'CREATE TABLE orders (\n  id INT NOT NULL,\n  PRIMARY KEY (id)\n);\n';
-
-let conn: Connection;
-let runner: TestRunner;
-let harness: AppHarness;
+const stack = useAppStack('schema_dir', [USERS, ORDERS]);
 let number = 70;
 
-beforeAll(async () => {
-  const db = await freshDatabase('app_schema_dir');
-  conn = db.conn;
-  await conn.query(USERS);
-  await conn.query(ORDERS);
-  runner = await new TestRunner(db.target, `_sb_app_schema_dir_${process.pid}`).start();
-  harness = await startApp(runner);
-  harness.github.commit({ '.github/schemabot.yml': repoConfig(runner.url), 'schemas/users.sql': USERS, 'schemas/orders.sql': ORDERS }, 'main');
-});
-
-afterAll(async () => {
-  await harness?.close();
-  await runner?.close();
-  await conn?.end();
+beforeAll(() => {
+  stack.harness.github.commit({ '.github/schemabot.yml': repoConfig(stack.runner.url), 'schemas/users.sql': USERS, 'schemas/orders.sql': ORDERS }, 'main');
 });
 
 const file = (name: string, content: string) => ({ type: 'file', name, path: `schemas/${name}`, sha: blobSha(content), size: Buffer.byteLength(content) });
 
 /** Opens a pull request that changes users.sql, whose head directory GitHub lists as `listing`; the plan check run. */
 async function planWithListing(listing: object[]) {
+  const { harness } = stack;
   const { github } = harness;
   const base = github.branches.get('main')!;
   const head = github.commit({ ...github.filesAt(base), 'schemas/users.sql': WITH_NAME });

@@ -3,42 +3,20 @@
 // adopted or edited. Writers of one process take turns, so two sections written at once land in one
 // comment; when two App instances both create the comment, the newer is deleted and its section moves
 // to the older.
-import type { Connection } from 'mysql2/promise';
-import { Probot, type ProbotOctokit } from 'probot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../support/database.ts';
-import { schemabotOctokit } from '../../app/github-octokit.ts';
+import type { ProbotOctokit } from 'probot';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { StickyComments } from '../../app/sticky-comment.ts';
 import type { LocalGitHub } from '../../app/local-github/local-github.ts';
 import { commentEvent, pullRequestEvent } from '../../app/local-github/webhook-events.ts';
-import { APP_ID, INSTALLATION, OWNER, REPO, repoConfig, startApp, TestRunner, WEBHOOK_SECRET, type AppHarness } from './app-harness.ts';
+import { OWNER, REPO, repoConfig, WEBHOOK_SECRET } from './app-harness.ts';
+import { appOctokit, USERS, USERS_WITH_NAME as WITH_NAME, useAppStack } from './hardening-support.ts';
 
-const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  email VARCHAR(100) NOT NULL,\n  PRIMARY KEY (id)\n);\n';
-const WITH_NAME = USERS.replace('  PRIMARY KEY', '  name VARCHAR(40) NULL,\n  PRIMARY KEY');
 const repo = { owner: OWNER, repo: REPO };
-
-let conn: Connection;
-let runner: TestRunner;
-let harness: AppHarness;
+const stack = useAppStack('sticky');
 let octokit: ProbotOctokit;
 
 beforeAll(async () => {
-  const db = await freshDatabase('app_sticky');
-  conn = db.conn;
-  await conn.query(USERS);
-  runner = await new TestRunner(db.target, `_sb_app_sticky_${process.pid}`).start();
-  harness = await startApp(runner);
-  const probot = new Probot({
-    appId: APP_ID, privateKey: harness.github.app.privateKey, baseUrl: harness.github.url,
-    Octokit: schemabotOctokit({ retryBaseMs: 5, throttle: false }),
-  });
-  octokit = await probot.auth(INSTALLATION);
-});
-
-afterAll(async () => {
-  await harness?.close();
-  await runner?.close();
-  await conn?.end();
+  octokit = await appOctokit(stack.harness.github);
 });
 
 /** The local GitHub has no DELETE for comments: it answers 204 here, and the comment goes. */
@@ -56,6 +34,7 @@ const appComments = (github: LocalGitHub, issue: number) => github.commentsOn(is
 
 describe('the sticky comment', () => {
   it('is never one that another bot wrote, even with the marker or a copied signature', async () => {
+    const { harness, runner } = stack;
     const { github } = harness;
     const base = github.commit({ '.github/schemabot.yml': repoConfig(runner.url), 'schemas/users.sql': USERS }, 'main');
     const head = github.commit({ ...github.filesAt(base), 'schemas/users.sql': WITH_NAME });
@@ -83,6 +62,7 @@ describe('the sticky comment', () => {
   });
 
   it('takes two sections written at once in one process', async () => {
+    const { harness } = stack;
     const { github } = harness;
     const sticky = new StickyComments(WEBHOOK_SECRET);
     const ids = await Promise.all([
@@ -95,6 +75,7 @@ describe('the sticky comment', () => {
   });
 
   it('made by two App instances at once ends as the older one, with both sections', async () => {
+    const { harness } = stack;
     const { github } = harness;
     const stop = deletableComments(github);
     const callsBefore = github.calls.length;

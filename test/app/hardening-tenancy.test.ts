@@ -4,22 +4,17 @@
 // serves; a pending protection rule is answered only at its own repository's callback URL.
 import type { Connection } from 'mysql2/promise';
 import pino from 'pino';
-import { Probot } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.ts';
 import { startAppServer } from '../../app/app-server.ts';
 import { identitySigner, signedIdentity } from '../../app/deploy-external.ts';
-import { schemabotOctokit } from '../../app/github-octokit.ts';
 import { registerApp } from '../../app/local-github/app-registration.ts';
 import { LocalGitHub } from '../../app/local-github/local-github.ts';
 import { pullRequestEvent } from '../../app/local-github/webhook-events.ts';
-import { Reconciler } from '../../app/reconciler.ts';
 import { bindingsFromEnv, RunnerRegistry, type RunnerBinding } from '../../app/runner-registry.ts';
-import { StickyComments } from '../../app/sticky-comment.ts';
 import { APP_ID, INSTALLATION, OWNER, REPO, repoConfig, RUNNER_TOKEN_ENV, TestRunner, WEBHOOK_SECRET } from './app-harness.ts';
+import { drivenReconciler, USERS, USERS_WITH_NAME as WITH_NAME } from './hardening-support.ts';
 
-const USERS = 'CREATE TABLE users (\n  id INT NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (id)\n);\n';
-const WITH_NAME = USERS.replace('  PRIMARY KEY', '  name VARCHAR(40) NULL,\n  PRIMARY KEY');
 const OTHER_TENANT = 88;
 
 let conn: Connection;
@@ -43,13 +38,7 @@ afterAll(async () => {
 
 const binding = (installations?: number[]): RunnerBinding => ({ tokenEnv: RUNNER_TOKEN_ENV, url: runner.url, token: runner.token, installations });
 
-function drivenReconciler(installations?: number[]): Reconciler {
-  const probot = new Probot({ appId: APP_ID, privateKey: github.app.privateKey, baseUrl: github.url, Octokit: schemabotOctokit({ retryBaseMs: 5, throttle: false }) });
-  return new Reconciler({
-    registry: new RunnerRegistry([binding(installations)], { attempts: 1 }), github: (installation) => probot.auth(installation),
-    signer: identitySigner(WEBHOOK_SECRET), sticky: new StickyComments(WEBHOOK_SECRET), log: pino({ level: 'silent' }), intervalMs: 1e9, progressIntervalMs: 0,
-  });
-}
+const reconcilerFor = (installations?: number[]) => drivenReconciler(github, [binding(installations)]);
 
 let tables = 0;
 /** A deploy on the runner for commit `sha` (adding one more table), with `external` as given. */
@@ -97,7 +86,7 @@ describe('the reconciler', () => {
     await deployOf(sha, { ...identity(sha), github: 'open' });
     const forged = '2'.repeat(40);
     await deployOf(forged, { ...signedIdentity(identity(forged), identitySigner('another-apps-secret-0123456789')), github: 'open' });
-    const reconciler = drivenReconciler();
+    const reconciler = reconcilerFor();
     for (let pass = 0; pass < 3; pass++) await reconciler.pass();
     expect(runsOn(sha)).toEqual([]);
     expect(runsOn(forged)).toEqual([]);
@@ -106,9 +95,9 @@ describe('the reconciler', () => {
   it('posts nothing for an installation the runner does not serve, and everything for one it does', async () => {
     const sha = '3'.repeat(40);
     await deployOf(sha, { ...signedIdentity(identity(sha), identitySigner(WEBHOOK_SECRET)), github: 'open' });
-    for (let pass = 0; pass < 3; pass++) await drivenReconciler([OTHER_TENANT]).pass();
+    for (let pass = 0; pass < 3; pass++) await reconcilerFor([OTHER_TENANT]).pass();
     expect(runsOn(sha)).toEqual([]);
-    await drivenReconciler([INSTALLATION]).pass();
+    await reconcilerFor([INSTALLATION]).pass();
     expect(runsOn(sha).map((r) => r.name)).toContain('schemabot/deploy');
   });
 
@@ -118,7 +107,7 @@ describe('the reconciler', () => {
     const elsewhere = `${github.url}/repos/${OWNER}/other-repo/actions/runs/77/deployment_protection_rule`;
     await runner.service.patchExternal(deploy.id, { set: { gates: [{ url: elsewhere, environment: 'production-schema', reports: 0, line: '' }] } });
     await runner.service.command(deploy.id, 'abort', 'someone').catch(() => undefined);
-    const reconciler = drivenReconciler();
+    const reconciler = reconcilerFor();
     for (let pass = 0; pass < 3; pass++) await reconciler.pass();
     expect(github.calls.filter((c) => c.path.includes('/other-repo/'))).toEqual([]);
     expect((await runner.service.get(deploy.id)).external.gates).toBeUndefined();
