@@ -191,15 +191,12 @@ export class StateStore {
 
   /** Inserts the deploy and its migrations; returns the existing id when the client key is taken. */
   async insertDeploy(deploy: NewDeploy): Promise<{ id: number; created: boolean }> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.query('BEGIN');
+    return this.transaction(async (conn) => {
       const [result] = await conn.query<ResultSetHeader>(
         `INSERT IGNORE INTO ${this.s}.deploys (client_key, database_name, state, cutover_mode, cutover_after, external, submitted_by)
          VALUES (?, ?, 'queued', ?, ?, ?, ?)`,
         [deploy.clientKey, this.database, deploy.cutover, deploy.cutoverAfter ?? null, JSON.stringify(deploy.external), deploy.submittedBy]);
       if (result.affectedRows === 0) {
-        await conn.query('ROLLBACK');
         return { id: (await this.deployIdByClientKey(deploy.clientKey))!, created: false };
       }
       const id = result.insertId;
@@ -211,14 +208,8 @@ export class StateStore {
       }
       await this.insertEvent(conn, id, undefined, deploy.submittedBy, 'submitted',
         `${deploy.migrations.length} change(s), cut-over ${deploy.cutover}: ${deploy.migrations.map((m) => `${m.method} \`${m.table}\``).join(', ')}`);
-      await conn.query('COMMIT');
       return { id, created: true };
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   async deployRow(id: number): Promise<DeployRow> {
@@ -271,9 +262,7 @@ export class StateStore {
   /** Records a command's intent, if the deploy's state allows it; the worker acts on it. */
   async requestCommand(id: number, command: DeployCommand, actor: string): Promise<void> {
     const rule = COMMANDS[command];
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.query('BEGIN');
+    return this.transaction(async (conn) => {
       const [rows] = await conn.query<RowDataPacket[]>(
         `SELECT state FROM ${this.s}.deploys WHERE id = ? AND database_name = ? FOR UPDATE`, [id, this.database]);
       if (rows.length === 0) throw new NotFound(`no deploy ${id} on this target`);
@@ -290,13 +279,7 @@ export class StateStore {
         await conn.query(`UPDATE ${this.s}.migrations SET helpers = NULL WHERE deploy_id = ?`, [id]);
       }
       await this.insertEvent(conn, id, undefined, actor, `${command}-requested`, `${command} requested by ${actor}`);
-      await conn.query('COMMIT');
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   /**
@@ -305,16 +288,13 @@ export class StateStore {
    * as it stands. The check and the write share one transaction: two callers cannot both win.
    */
   async patchExternal(id: number, patch: Record<string, unknown>, expect: Record<string, unknown>): Promise<{ applied: boolean; external: Record<string, unknown> }> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.query('BEGIN');
+    return this.transaction(async (conn) => {
       const [rows] = await conn.query<RowDataPacket[]>(
         `SELECT external FROM ${this.s}.deploys WHERE id = ? AND database_name = ? FOR UPDATE`, [id, this.database]);
       if (rows.length === 0) throw new NotFound(`no deploy ${id} on this target`);
       const current = JSON.parse(rows[0].external) as Record<string, unknown>;
       const matches = Object.entries(expect).every(([key, value]) => isDeepStrictEqual(current[key] ?? null, value));
       if (!matches) {
-        await conn.query('ROLLBACK');
         return { applied: false, external: current };
       }
       const merged = { ...current };
@@ -326,14 +306,8 @@ export class StateStore {
       if (Buffer.byteLength(text) > MAX_EXTERNAL_BYTES) throw new BadInput(`external metadata would grow past ${MAX_EXTERNAL_BYTES} bytes`);
       // updated_at tracks the deploy's progress, not its metadata.
       await conn.query(`UPDATE ${this.s}.deploys SET external = ?, updated_at = updated_at WHERE id = ?`, [text, id]);
-      await conn.query('COMMIT');
       return { applied: true, external: merged };
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   /** Deploys after `id` that changed any of `tables` (and did not fail): they make `id` no longer the last. */
@@ -360,28 +334,19 @@ export class StateStore {
    * when the deploy is no longer active.
    */
   async takeLease(id: number, owner: string): Promise<number | undefined> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.query('BEGIN');
+    return this.transaction(async (conn) => {
       const [taken] = await conn.query<ResultSetHeader>(
         `UPDATE ${this.s}.deploys SET owner = ?, lease_token = lease_token + 1 WHERE id = ? AND state IN (?)`, [owner, id, ACTIVE_STATES]);
       // It ended between listing and claiming: nothing to do.
       if (taken.affectedRows === 0) {
-        await conn.query('ROLLBACK');
         return undefined;
       }
       const [[row]] = await conn.query<RowDataPacket[]>(`SELECT lease_token FROM ${this.s}.deploys WHERE id = ?`, [id]);
       const token = Number(row.lease_token);
       await conn.query(`UPDATE ${this.s}.checkpoints c JOIN ${this.s}.migrations m ON m.id = c.migration_id
         SET c.fence = ? WHERE m.deploy_id = ?`, [token, id]);
-      await conn.query('COMMIT');
       return token;
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   /** The lock name that makes one runner at a time work on a deploy (held on a dedicated connection). */
@@ -445,6 +410,21 @@ export class StateStore {
       id: Number(r.id), deployId: `${targetName}.${id}`, table: r.table_name ?? undefined, at: iso(r.at), actor: r.actor, kind: r.kind,
       message: r.message,
     }));
+  }
+
+  private async transaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.query('BEGIN');
+      const result = await work(conn);
+      await conn.query('COMMIT');
+      return result;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
   }
 
   /** Runs `work` in a transaction that first proves (and locks) this runner's lease. */
