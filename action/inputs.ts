@@ -23,6 +23,7 @@ export interface ActionInputs {
 const DEFAULT_TIMEOUT_MINUTES = 60;
 /** 30 days: as long as GitHub keeps a job waiting for its environment's reviewers. */
 const MAX_TIMEOUT_MINUTES = 43_200;
+export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 function required(name: string): string {
   const value = core.getInput(name);
@@ -48,6 +49,13 @@ function parseSchemaDir(value: string): string {
   return dir;
 }
 
+/** A runner target name, as the runner's configuration allows them (it also names the plan JSON file). */
+function parseEnvironment(value: string): string | undefined {
+  if (!value) return undefined;
+  if (!TARGET_NAME.test(value)) throw new ActionFailure(`input "environment" must be a target name of the runner (a-z, 0-9, _ and -; got ${shown(value)})`);
+  return value;
+}
+
 function parseTimeout(value: string): number {
   if (!value) return DEFAULT_TIMEOUT_MINUTES;
   const minutes = Number(value);
@@ -63,7 +71,7 @@ export function readInputs(): ActionInputs {
     runnerUrl: required('runner-url'),
     runnerToken: required('runner-token'),
     schemaDir: parseSchemaDir(core.getInput('schema-dir')),
-    environment: core.getInput('environment') || undefined,
+    environment: parseEnvironment(core.getInput('environment')),
     deploy: core.getInput('deploy') || undefined,
     timeoutMinutes: parseTimeout(core.getInput('timeout-minutes')),
   };

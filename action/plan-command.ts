@@ -11,7 +11,7 @@ import { annotatePlan } from './annotations.ts';
 import { readBaseSchemaFiles } from './base-schema-files.ts';
 import { ActionFailure } from './failure.ts';
 import type { GitHubContext } from './github-context.ts';
-import type { ActionInputs } from './inputs.ts';
+import { TARGET_NAME, type ActionInputs } from './inputs.ts';
 import { resolveTarget } from './runner-target.ts';
 import { readWorkspaceSchemaFiles } from './workspace-schema-files.ts';
 
@@ -21,7 +21,9 @@ export interface PlannedWorkspace {
 }
 
 function writePlanJson(result: PlanResult, target: string): string {
-  const path = join(process.env.RUNNER_TEMP || tmpdir(), `schemabot-plan-${target}.json`);
+  // The target may come from the runner (its only one): never a path of its choosing.
+  const name = TARGET_NAME.test(target) ? target : 'target';
+  const path = join(process.env.RUNNER_TEMP || tmpdir(), `schemabot-plan-${name}.json`);
   writeFileSync(path, `${JSON.stringify(result.plan, null, 2)}\n`);
   return path;
 }

@@ -21836,6 +21836,7 @@ import { isAbsolute, normalize, sep as sep3 } from "node:path";
 var COMMANDS = ["plan", "submit", "cutover", "status"];
 var DEFAULT_TIMEOUT_MINUTES = 60;
 var MAX_TIMEOUT_MINUTES = 43200;
+var TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 function required(name) {
   const value = getInput(name);
   if (!value) throw new ActionFailure(`input "${name}" is required`);
@@ -21856,6 +21857,11 @@ function parseSchemaDir(value) {
   }
   return dir;
 }
+function parseEnvironment(value) {
+  if (!value) return void 0;
+  if (!TARGET_NAME.test(value)) throw new ActionFailure(`input "environment" must be a target name of the runner (a-z, 0-9, _ and -; got ${shown(value)})`);
+  return value;
+}
 function parseTimeout(value) {
   if (!value) return DEFAULT_TIMEOUT_MINUTES;
   const minutes = Number(value);
@@ -21870,7 +21876,7 @@ function readInputs() {
     runnerUrl: required("runner-url"),
     runnerToken: required("runner-token"),
     schemaDir: parseSchemaDir(getInput("schema-dir")),
-    environment: getInput("environment") || void 0,
+    environment: parseEnvironment(getInput("environment")),
     deploy: getInput("deploy") || void 0,
     timeoutMinutes: parseTimeout(getInput("timeout-minutes"))
   };
@@ -22016,7 +22022,8 @@ async function readWorkspaceSchemaFiles(workspace, schemaDir) {
 
 // action/plan-command.ts
 function writePlanJson(result, target) {
-  const path6 = join4(process.env.RUNNER_TEMP || tmpdir(), `schemabot-plan-${target}.json`);
+  const name = TARGET_NAME.test(target) ? target : "target";
+  const path6 = join4(process.env.RUNNER_TEMP || tmpdir(), `schemabot-plan-${name}.json`);
   writeFileSync(path6, `${JSON.stringify(result.plan, null, 2)}
 `);
   return path6;
