@@ -8,6 +8,7 @@ import { RunnerError } from '../runner/client/runner-client.ts';
 import { loadConfig } from './config-loader.ts';
 import { deploysOfPull, type FoundDeploy } from './deploy-lookup.ts';
 import { statusLine } from './deploy-progress.ts';
+import { runnerMessage } from './failure-output.ts';
 import { md } from './markdown.ts';
 import { meets, type Needed, type Permission } from './permissions.ts';
 import { publishPlans } from './plan-publisher.ts';
@@ -74,7 +75,7 @@ export async function runCommand(name: CommandName, request: CommandRequest): Pr
       ok = true;
     } catch (err) {
       if (!(err instanceof RunnerError) || err.status === 0 || err.status >= 500) throw err;
-      lines.push(`${envOf(item)}: not done: ${md(err.message)}`);
+      lines.push(`${envOf(item)}: not done: ${md(runnerMessage(err))}`);
     }
   }
   return { ok, reply: lines.join('\n') };

@@ -55,9 +55,12 @@ export async function syncDeploy(env: SyncEnvironment, deploy: DeployView): Prom
   return s.done;
 }
 
+/** What the `schemabot/cutover` check run says while the deploy waits for its release. */
+export const CUTOVER_WAITING = 'Every table is copied and kept in sync with the live one. Cut over with the **Cut over** button, a `/cutover` comment, '
+  + 'or the approval of the protected environment.';
+
 function cutoverCheck(deploy: DeployView): CheckState {
-  const summary = `Every table is copied and kept in sync with the live one. Cut over with the **Cut over** button, a \`/cutover\` comment, `
-    + 'or the approval of the protected environment.';
+  const summary = CUTOVER_WAITING;
   if (deploy.state === 'ready-to-cutover' && !deploy.cutoverRequestedBy) {
     return { status: 'completed', conclusion: 'action_required', title: 'Ready to cut over', summary };
   }

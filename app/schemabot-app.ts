@@ -4,8 +4,11 @@
 // handlers only wake it after they changed something.
 import type { Context, Probot } from 'probot';
 import { runCommand, parseCommand } from './comment-commands.ts';
+import { RunnerError } from '../runner/client/runner-client.ts';
 import { pressCutover } from './cutover-button.ts';
 import { identitySigner } from './deploy-external.ts';
+import { runnerMessage } from './failure-output.ts';
+import { md } from './markdown.ts';
 import { submitDeploys } from './deploy-submitter.ts';
 import { meets, permissionOf } from './permissions.ts';
 import { publishPlans } from './plan-publisher.ts';
@@ -82,10 +85,18 @@ export function createSchemabotApp(options: SchemabotOptions): { load(app: Probo
       await react('confused');
       return;
     }
-    await react('eyes');
+    // GitHub answers 200 instead of 201 for a reaction that is already there: a redelivered comment, already handled.
+    if ((await react('eyes')).status === 200) {
+      context.log.info({ comment: posted.id, command: name }, 'comment command already handled (redelivery): skipped');
+      return;
+    }
     const result = await runCommand(name, {
       octokit: context.octokit, repo: context.repo(), pr: issue.number, login, permission,
       defaultBranch: repository.default_branch, installation: installation.id, registry, signer, sticky, log: context.log,
+    }).catch((err: unknown) => {
+      context.log.error({ err, command: name }, 'comment command failed');
+      const why = err instanceof RunnerError ? runnerMessage(err) : 'schemabot hit an error (see its log)';
+      return { ok: false, reply: `Not done: ${md(why)}. Try again later.` };
     });
     await react(result.ok ? 'rocket' : 'confused');
     await context.octokit.rest.issues.createComment(context.issue({ body: `> /${name}\n\n${result.reply}` }));
