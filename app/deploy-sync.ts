@@ -105,7 +105,15 @@ async function syncCheckRun(s: Sync, slot: string, kind: 'deploy' | 'cutover' | 
   if (!created) {
     if (last === posted) return;
     const sameState = typeof last === 'string' && last.startsWith(`${deploy.state}|`);
-    if (sameState && Date.now() - Number(deploy.external[`${slot}At`] ?? 0) < env.progressIntervalMs) {
+    const at = deploy.external[`${slot}At`];
+    if (sameState && Date.now() - Number(at ?? 0) < env.progressIntervalMs) {
+      s.done = false;
+      return;
+    }
+    // Taking the update's turn: of two instances on the same pass, one posts it.
+    const turn = await env.client.patchExternal(deploy.id, { set: { [`${slot}At`]: Date.now() }, expect: { [`${slot}At`]: at ?? null } });
+    deploy.external = turn.deploy.external;
+    if (!turn.applied) {
       s.done = false;
       return;
     }

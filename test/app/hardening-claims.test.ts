@@ -2,18 +2,18 @@
 // left to its instance (creations can sit behind write pacing and retries for minutes); an older one is
 // taken over; and an instance whose claim was taken over while it was creating completes what it made
 // as neutral ("Superseded") and goes on with the recorded check run, leaving no orphan asking for
-// attention.
+// attention. Of two instances reconciling at the same time, one posts each progress update.
 import type { Connection } from 'mysql2/promise';
 import type { ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnerClient, type DeployView } from '../../runner/client/runner-client.ts';
 import { freshDatabase } from '../support/database.ts';
-import { ensureCreated } from '../../app/deploy-external.ts';
+import { ensureCreated, identitySigner, signedIdentity } from '../../app/deploy-external.ts';
 import { supersedeCheckRun } from '../../app/deploy-sync.ts';
 import { registerApp } from '../../app/local-github/app-registration.ts';
 import { LocalGitHub } from '../../app/local-github/local-github.ts';
 import { APP_ID, INSTALLATION, OWNER, REPO, TestRunner, WEBHOOK_SECRET } from './app-harness.ts';
-import { appOctokit } from './hardening-support.ts';
+import { appOctokit, drivenReconciler } from './hardening-support.ts';
 
 const repo = { owner: OWNER, repo: REPO };
 let conn: Connection;
@@ -76,5 +76,25 @@ describe('a claim to create a GitHub object', () => {
     expect(orphan).toMatchObject({ status: 'completed', conclusion: 'neutral', actions: [] });
     expect(orphan.id).not.toBe(winner);
     expect(github.checkRuns.find((r) => r.id === winner)).toMatchObject({ status: 'in_progress' });
+  });
+});
+
+describe('a progress update', () => {
+  it('is posted by one of two instances that reconcile at the same time', async () => {
+    const binding = { tokenEnv: 'SCHEMABOT_RUNNER_TOKEN_MAIN', url: runner.url, token: runner.token };
+    const { deploy: signed } = await runner.service.submit({
+      target: 'main', files: { 'users.sql': 'CREATE TABLE users (id INT NOT NULL, name VARCHAR(20) NULL, email VARCHAR(20) NULL, PRIMARY KEY (id));\n' },
+      clientKey: 'two-instances', actor: 'dev',
+      external: { ...signedIdentity({ repo: `${OWNER}/${REPO}`, pr: 2, sha: 'b'.repeat(40), installation: INSTALLATION, environment: 'production', label: '' }, identitySigner(WEBHOOK_SECRET)), github: 'open' },
+    });
+    await drivenReconciler(github, [binding]).pass();
+    const id = (await runner.service.get(signed.id)).external.deployCheckRun as number;
+    expect(typeof id).toBe('number');
+    // What was posted is out of date: both instances see an update to make.
+    await runner.service.patchExternal(signed.id, { set: { deployCheckRunPosted: 'out of date', deployCheckRunAt: 1 } });
+    const updates = () => github.calls.filter((c) => c.method === 'PATCH' && c.path.endsWith(`/check-runs/${id}`)).length;
+    const before = updates();
+    await Promise.all([drivenReconciler(github, [binding]).pass(), drivenReconciler(github, [binding]).pass()]);
+    expect(updates() - before).toBe(1);
   });
 });
