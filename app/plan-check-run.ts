@@ -47,8 +47,14 @@ export function planAnnotations(plan: Plan, dir: string): Annotation[] {
   ].filter((a) => a.path !== `${dir}/`).map((a) => ({ ...a, title: a.title.slice(0, 255), message: a.message.slice(0, 60_000) }));
 }
 
-export function planFails(plan: Plan): boolean {
+function planFails(plan: Plan): boolean {
   return plan.errors.length > 0 || plan.changes.some((c) => c.error) || plan.findings.some((f) => f.severity === 'error');
+}
+
+/** failure on errors; with warnings, what the repository configured (`warnings`); else success. */
+export function planConclusion(plan: Plan, warnings: 'success' | 'neutral'): 'success' | 'failure' | 'neutral' {
+  if (planFails(plan)) return 'failure';
+  return plan.findings.some((f) => f.severity === 'warning') ? warnings : 'success';
 }
 
 export function planTitle(plan: Plan): string {

@@ -12,6 +12,7 @@
 //           target: main
 //           cutover: gated            # auto (default) | gated
 //   lint: { SB306: error, reserved-word: off }
+//   warnings: neutral                 # the plan check run's conclusion with warnings and no error (default: success)
 import { parse } from 'yaml';
 
 export const CONFIG_PATH = '.github/schemabot.yml';
@@ -35,6 +36,8 @@ export interface SchemaDirConfig {
 
 export interface RepoConfig {
   branch?: string;
+  /** The plan check run's conclusion when the plan has warnings and no error: success (default) or neutral. */
+  warnings: 'success' | 'neutral';
   schemas: SchemaDirConfig[];
   lint: Record<string, LintSeverity>;
 }
@@ -91,7 +94,7 @@ export function parseRepoConfig(source: string): RepoConfig {
   } catch (err) {
     throw new ConfigError(`${CONFIG_PATH} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  const doc = object(parsed, CONFIG_PATH, ['branch', 'schemas', 'lint']);
+  const doc = object(parsed, CONFIG_PATH, ['branch', 'schemas', 'lint', 'warnings']);
   const schemas = list(doc.schemas, 'schemas', 10).map((entry, i) => {
     const dirDoc = object(entry, `schemas[${i}]`, ['dir', 'environments']);
     const dir = text(dirDoc.dir, `schemas[${i}].dir`, DIR, 'a relative directory such as schemas (no .., no leading /)');
@@ -109,7 +112,9 @@ export function parseRepoConfig(source: string): RepoConfig {
     lint[rule] = severity as LintSeverity;
   }
   const branch = doc.branch === undefined ? undefined : text(doc.branch, 'branch', BRANCH, 'a branch name');
-  return { branch, schemas, lint };
+  const warnings = doc.warnings ?? 'success';
+  if (warnings !== 'success' && warnings !== 'neutral') throw new ConfigError('warnings must be success or neutral');
+  return { branch, schemas, lint, warnings };
 }
 
 /** Every (directory, environment) pair, in the order of the file. */

@@ -48,3 +48,15 @@ describe('the repository configuration', () => {
     await eventually(async () => (await runner.service.get(deploy.id)).state === 'ready-to-cutover', 'the gated deploy waiting for its release');
   });
 });
+
+describe('warnings: neutral', () => {
+  it('makes a plan with warnings and no error a neutral check run', async () => {
+    const { harness, runner } = stack;
+    const { github } = harness;
+    const base = github.commit({ ...mainFiles, '.github/schemabot.yml': `warnings: neutral\n${repoConfig(runner.url)}` }, 'main');
+    const withFloat = github.commit({ ...github.filesAt(base), 'schemas/users.sql': USERS.replace('  PRIMARY KEY', '  price FLOAT NULL,\n  PRIMARY KEY') });
+    github.openPull(23, base, withFloat);
+    expect((await harness.deliver('pull_request', pullRequestEvent('opened', github, 23))).status).toBe(200);
+    expect(github.checkRunsNamed('schemabot/plan').find((r) => r.head_sha === withFloat)).toMatchObject({ conclusion: 'neutral', output: { title: expect.stringContaining('1 warning') } });
+  });
+});
