@@ -25,6 +25,8 @@ export interface Annotation {
 export interface CheckOutput {
   title: string;
   summary: string;
+  /** Shown under the summary: where a long plan goes on. */
+  text?: string;
   annotations?: Annotation[];
 }
 
@@ -67,10 +69,21 @@ export function planTitle(plan: Plan): string {
   return parts.join(' · ');
 }
 
-const CUT_NOTE = '… cut here: the whole plan is in the pull request comment.';
+/** The summary leaves room for the note on problems not annotated. */
+const SUMMARY_ROOM = CHECK_TEXT_LIMIT - 300;
+const CONTINUED = '… continued in the details below.';
+const TOO_LONG = '… cut: the plan is longer than a check run holds. `schemabot plan` (or the Action\'s plan job summary) shows all of it.';
 
-export function planSummary(markdown: string): string {
-  return fitWithin(embedRunnerMarkdown(markdown), CHECK_TEXT_LIMIT, CUT_NOTE);
+/**
+ * The plan as the check run's summary and, when longer, its details (`text`): about 130,000
+ * characters in all, more than the pull request comment holds (which points here); a plan longer
+ * than that says where to see all of it.
+ */
+export function planOutput(markdown: string): { summary: string; text?: string } {
+  const plan = embedRunnerMarkdown(markdown);
+  if (plan.length <= SUMMARY_ROOM) return { summary: plan };
+  const head = SUMMARY_ROOM - CONTINUED.length - 2;
+  return { summary: `${plan.slice(0, head)}\n\n${CONTINUED}`, text: fitWithin(plan.slice(head), CHECK_TEXT_LIMIT, TOO_LONG) };
 }
 
 /**
@@ -84,9 +97,9 @@ export async function createCompletedCheckRun(octokit: ProbotOctokit, repo: Repo
   const kept = annotations.slice(0, MAX_ANNOTATIONS);
   const left = annotations.length - kept.length;
   const summary = left > 0
-    ? fitWithin(`_${left} more problems are not annotated on their lines (at most ${MAX_ANNOTATIONS} are): they are all in the plan below._\n\n${run.output.summary}`, CHECK_TEXT_LIMIT, CUT_NOTE)
+    ? `_${left} more problems are not annotated on their lines (at most ${MAX_ANNOTATIONS} are): they are all in the plan below._\n\n${run.output.summary}`
     : run.output.summary;
-  const output = { title: run.output.title, summary };
+  const output = { title: run.output.title, summary, ...(run.output.text ? { text: run.output.text } : {}) };
   const { data } = await octokit.rest.checks.create({
     ...repo, name: run.name, head_sha: run.headSha, status: 'completed', conclusion: run.conclusion,
     external_id: run.externalId, output: { ...output, annotations: kept.slice(0, ANNOTATIONS_PER_REQUEST) },

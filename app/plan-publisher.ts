@@ -9,7 +9,7 @@ import { configForBranch } from './config-loader.ts';
 import { failureOutput } from './failure-output.ts';
 import { withLintOverrides } from './lint-overrides.ts';
 import { embedRunnerMarkdown, fitWithin, md } from './markdown.ts';
-import { createCompletedCheckRun, planAnnotations, planConclusion, planSummary, planTitle } from './plan-check-run.ts';
+import { createCompletedCheckRun, planAnnotations, planConclusion, planOutput, planTitle } from './plan-check-run.ts';
 import { deployTargets } from './repo-config.ts';
 import { changedPaths, readSchemaDir, touchesDir, type RepoRef } from './repo-files.ts';
 import type { RunnerRegistry } from './runner-registry.ts';
@@ -50,7 +50,7 @@ export async function publishPlans(octokit: ProbotOctokit, repo: RepoRef, pr: Pu
       const { plan, markdown } = await client.plan({ target: environment.target, files, baseFiles: Object.keys(baseFiles).length ? baseFiles : undefined });
       await createCompletedCheckRun(octokit, repo, {
         name: checkName('plan', label), headSha: pr.headSha, conclusion: planConclusion(plan, config.warnings), externalId: planExternalId(pr.number),
-        output: { title: planTitle(plan), summary: planSummary(markdown), annotations: planAnnotations(plan, dir) },
+        output: { title: planTitle(plan), ...planOutput(markdown), annotations: planAnnotations(plan, dir) },
       });
       sections.push(`${heading}\n\n${embedRunnerMarkdown(markdown)}`);
     } catch (err) {
