@@ -1,6 +1,7 @@
 // The App's settings from its environment, as Probot names them (APP_ID, PRIVATE_KEY or
 // PRIVATE_KEY_PATH, WEBHOOK_SECRET, GHE_HOST/GHE_PROTOCOL, HOST, PORT, LOG_LEVEL) plus the runner
-// bindings (SCHEMABOT_RUNNER_TOKEN_<X> with SCHEMABOT_RUNNER_URL_<X>) and SCHEMABOT_RECONCILE_MS.
+// bindings (SCHEMABOT_RUNNER_TOKEN_<X> with SCHEMABOT_RUNNER_URL_<X> and SCHEMABOT_RUNNER_INSTALLATIONS_<X>)
+// and SCHEMABOT_RECONCILE_MS.
 import { readFileSync } from 'node:fs';
 import type { AppServerOptions } from './app-server.ts';
 import { bindingsFromEnv, RunnerRegistry, type RunnerBinding } from './runner-registry.ts';

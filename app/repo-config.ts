@@ -1,6 +1,6 @@
 // `.github/schemabot.yml` in the target repository, read at the default branch's tip (config-loader.ts):
-// which schema directories deploy to which environments, each on a
-// runner reached with a token the App holds, plus the cut-over mode and lint severity overrides.
+// which schema directories deploy to which environments, each on a runner reached with a token the App
+// holds, plus the cut-over mode, lint severity overrides and the plan's conclusion with warnings.
 //
 //   branch: main                      # optional: deploys happen on merges into it (default: the repo's default branch)
 //   schemas:
