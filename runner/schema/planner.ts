@@ -81,13 +81,15 @@ export interface PlanOptions {
   root?: string;
   /** Bounds of the row counts behind data findings. */
   dataChecks?: DataCheckOptions;
+  /** Time for loading all the schema files into the workspace (default 60 s). */
+  loadBudgetMs?: number;
 }
 
-async function loadDesired(schema: string, files: SchemaFile[], defaults: SchemaDefaults, open: () => Promise<Connection>):
-  Promise<{ models: Map<string, TableModel>; errors: SchemaFileError[] }> {
+async function loadDesired(schema: string, files: SchemaFile[], defaults: SchemaDefaults, open: () => Promise<Connection>,
+  budgetMs: number | undefined): Promise<{ models: Map<string, TableModel>; errors: SchemaFileError[] }> {
   const workspace = await Workspace.open(schema, defaults, open);
   try {
-    const errors = await workspace.load(files);
+    const errors = await workspace.load(files, budgetMs);
     return { models: await workspace.models(), errors };
   } finally {
     await workspace.drop();
@@ -227,7 +229,7 @@ async function plannedChanges(session: Session, steps: PlanStep[], verifications
 
 async function planWith(session: Session, options: PlanOptions, config: RepoConfig): Promise<Plan> {
   const dir = readSchemaDir(options.schemaDir, options.root, { maxFileBytes: session.maxFileBytes });
-  const desired = await loadDesired(session.run.schema('ws'), dir.files, session.defaults, session.open);
+  const desired = await loadDesired(session.run.schema('ws'), dir.files, session.defaults, session.open, options.loadBudgetMs);
   const protectedTables = protectFromDrops(dir, desired.errors);
   const liveModels = await readModels(session.live, session.database);
   const changes = diffSchemas(liveModels, desired.models, hintsOf(dir.files), protectedTables);
@@ -235,7 +237,7 @@ async function planWith(session: Session, options: PlanOptions, config: RepoConf
   const verifications = await verify(session, steps, liveModels);
 
   const base = options.baseDir ? readSchemaDir(options.baseDir, options.root, { maxFileBytes: session.maxFileBytes }) : undefined;
-  const baseModels = base && (await loadDesired(session.run.schema('base'), base.files, session.defaults, session.open)).models;
+  const baseModels = base && (await loadDesired(session.run.schema('base'), base.files, session.defaults, session.open, options.loadBudgetMs)).models;
   for (const table of protectedTables.keys()) baseModels?.delete(table);
   const files = new Map(dir.files.map((f) => [f.table, f]));
   const judged = await judge(session, changes, desired.models, baseModels ?? liveModels, files, config.lint);

@@ -40,6 +40,13 @@ export async function keepOffBinlog(conn: Connection): Promise<boolean> {
  * when there is one). The connection creates and drops the schema itself, so the schema's DDL is
  * either all in the binlog or all out of it: a replica never sees a table of a schema it lacks.
  */
+/**
+ * Each statement has its time limit; this bounds them all, so a pull request of many slow files
+ * (thousands of partitions each) cannot hold a plan for hours. Files past it are errors, which keep
+ * their tables from being dropped like any file that does not load.
+ */
+const LOAD_BUDGET_MS = 60_000;
+
 export class Workspace {
   private constructor(private conn: Connection, readonly schema: string, private readonly reopen: () => Promise<Connection>) {}
 
@@ -64,9 +71,15 @@ export class Workspace {
    * Executes each file's CREATE TABLE; a failure is reported at the file line the server names. A
    * file that costs the connection (the server closes it) fails alone: the next file gets a new one.
    */
-  async load(files: SchemaFile[]): Promise<SchemaFileError[]> {
+  async load(files: SchemaFile[], budgetMs = LOAD_BUDGET_MS): Promise<SchemaFileError[]> {
     const errors: SchemaFileError[] = [];
+    const deadline = Date.now() + budgetMs;
     for (const file of files) {
+      if (Date.now() > deadline) {
+        errors.push({ path: file.path, line: 1, message: `not loaded: loading the schema files took more than ${budgetMs / 1000} s in all `
+          + `(each statement may take ${STATEMENT_SECONDS} s); make the slow definitions simpler or split the pull request` });
+        continue;
+      }
       try {
         await this.conn.query(file.sql);
       } catch (err) {

@@ -154,6 +154,19 @@ describe('schema files from pull requests', () => {
   });
 });
 
+describe('the time all files may take to load', () => {
+  it('turns the files past it into errors that keep their tables from being dropped', async () => {
+    await withPlanFixture(['CREATE TABLE a (id INT PRIMARY KEY)', 'CREATE TABLE b (id INT PRIMARY KEY)'], {
+      a: 'CREATE TABLE a (id INT PRIMARY KEY, v INT)', b: 'CREATE TABLE b (id INT PRIMARY KEY, w INT)',
+    }, async (fixture) => {
+      const plan = await planSchema({ target: fixture.target, schemaDir: fixture.dir, root: fixture.dir, loadBudgetMs: -1 });
+      expect(plan.errors.map((e) => [e.path, e.line])).toEqual([['a.sql', 1], ['b.sql', 1]]);
+      expect(plan.errors[0].message).toMatch(/^not loaded: loading the schema files took more than .* s in all/);
+      expect(plan.changes).toEqual([]);
+    });
+  });
+});
+
 describe('scratch schemas of killed plans', () => {
   const scratchSchemas = async (conn: import('mysql2/promise').Connection) => {
     const [rows] = await conn.query<RowDataPacket[]>("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '\\_schemabot\\_%' ORDER BY 1");
