@@ -90,6 +90,18 @@ async function expectTwinEqual(f: TwinFixture): Promise<void> {
   expect(result.rows[0]).toEqual(result.rows[1]);
 }
 
+/** Runner A owns a deploy of 30,000 rows and has copied 2,000 of them; runner B is polling too. */
+async function ownerCopyingWithRival(clientKey: string) {
+  const { fx, state, env, service } = await setup(30_000, 50);
+  const a = startRunner('runner-a', env);
+  await a.ticks(1);
+  const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey, cutover: 'auto', actor: 'alice' });
+  await until(async () => (await copiedRows(fx.conn, state)) >= 2_000, 'runner A to copy 2000 rows');
+  const b = startRunner('runner-b', env);
+  await b.ticks(1);
+  return { fx, state, service, a, b, deploy, id: number(deploy.id) };
+}
+
 describe('competing runners', () => {
   it('two runners started together: exactly one drives the deploy', async () => {
     const { fx, env, service } = await setup(6_000, 100);
@@ -116,14 +128,7 @@ describe('competing runners', () => {
   });
 
   it('a stalled owner keeps the deploy while its lock connection lives; killed, another runner takes over', async () => {
-    const { fx, state, env, service } = await setup(30_000, 50);
-    const a = startRunner('runner-a', env);
-    await a.ticks(1);
-    const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey: 'stalled', cutover: 'auto', actor: 'alice' });
-    const id = number(deploy.id);
-    await until(async () => (await copiedRows(fx.conn, state)) >= 2_000, 'runner A to copy 2000 rows');
-    const b = startRunner('runner-b', env);
-    await b.ticks(1);
+    const { fx, state, service, a, b, deploy, id } = await ownerCopyingWithRival('stalled');
 
     // Stopped wherever it is, perhaps inside a copy transaction: its sessions stay open.
     await a.pause();
@@ -153,14 +158,7 @@ describe('competing runners', () => {
   });
 
   it('fencing: a stalled owner whose lock connection died is replaced, and writes nothing when it continues', async () => {
-    const { fx, state, env, service } = await setup(30_000, 50);
-    const a = startRunner('runner-a', env);
-    await a.ticks(1);
-    const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey: 'fenced', cutover: 'auto', actor: 'alice' });
-    const id = number(deploy.id);
-    await until(async () => (await copiedRows(fx.conn, state)) >= 2_000, 'runner A to copy 2000 rows');
-    const b = startRunner('runner-b', env);
-    await b.ticks(1);
+    const { fx, state, service, a, b, deploy, id } = await ownerCopyingWithRival('fenced');
 
     // A stalls: paused by command it copies nothing; a transaction it had open dies with its connection.
     await service.command(deploy.id, 'pause', 'bob');
