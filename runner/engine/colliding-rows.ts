@@ -6,7 +6,7 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import { readTableInfo } from '../db/table-info.ts';
-import type { ColumnMapping } from './column-mapping.ts';
+import { copiedKeyColumns, type ColumnMapping } from './column-mapping.ts';
 import { keyIn, type KeyValues } from './key-sql.ts';
 import { transferRows, type TransferScope } from './row-transfer.ts';
 import type { TableNames } from './table-names.ts';
@@ -25,9 +25,9 @@ export async function collidableKeys(conn: Connection, names: TableNames, mappin
   const shadow = await readTableInfo(conn, names.schema, names.shadow);
   const keys: UniqueKeyColumns[] = [];
   for (const index of shadow.indexes) {
-    if (!index.unique || index.partial || index.name === mapping.key.newIndex) continue;
-    const parts = index.columns.map((name) => mapping.written.find((c) => c.new.name === name));
-    if (parts.every((c) => c !== undefined)) keys.push({ newColumns: index.columns, oldColumns: parts.map((c) => c!.old.name) });
+    if (!index.unique || index.name === mapping.key.newIndex) continue;
+    const parts = copiedKeyColumns(index, mapping);
+    if (parts) keys.push({ newColumns: index.columns, oldColumns: parts.map((c) => c.old.name) });
   }
   return keys;
 }

@@ -51,6 +51,16 @@ function usableKey(index: IndexInfo, table: TableInfo): boolean {
   });
 }
 
+/**
+ * The copied columns behind a whole (not prefix or expression) index of the shadow table, in key
+ * order; undefined when a part is a column the copy does not write (new, or generated).
+ */
+export function copiedKeyColumns(index: IndexInfo, mapping: ColumnMapping): SharedColumn[] | undefined {
+  if (index.partial) return undefined;
+  const parts = index.columns.map((name) => mapping.written.find((c) => c.new.name === name));
+  return parts.every((c) => c !== undefined) ? parts as SharedColumn[] : undefined;
+}
+
 export function buildColumnMapping(original: TableInfo, shadow: TableInfo, renames: Map<string, string>): ColumnMapping {
   for (const [from, to] of renames) {
     if (!original.columns.some((c) => c.name === from)) throw new MigrationRefused(`renamed column \`${from}\` does not exist`);

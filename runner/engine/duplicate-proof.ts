@@ -7,7 +7,7 @@ import type { Connection } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import { duplicateKeyName, mysqlErrno } from '../db/mysql-errors.ts';
 import { readTableInfo, type ColumnInfo, type IndexInfo } from '../db/table-info.ts';
-import type { ColumnMapping } from './column-mapping.ts';
+import { copiedKeyColumns, type ColumnMapping } from './column-mapping.ts';
 import { MigrationFailed, NotRetryable } from './errors.ts';
 import type { TableNames } from './table-names.ts';
 
@@ -35,9 +35,8 @@ export async function duplicateInOriginal(conn: Connection, names: TableNames, m
   known: IndexInfo[] = []): Promise<DuplicateVerdict> {
   const index = known.find((i) => i.name === keyName)
     ?? (await readTableInfo(conn, names.schema, names.shadow)).indexes.find((i) => i.name === keyName);
-  const parts = index?.columns.map((name) => mapping.written.find((c) => c.new.name === name));
-  if (!index || index.partial || !parts || parts.some((c) => c === undefined)) return { checked: false };
-  const columns = parts.map((c) => c!);
+  const columns = index && copiedKeyColumns(index, mapping);
+  if (!columns) return { checked: false };
 
   await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${SCRATCH}`);
   await conn.query(`CREATE TEMPORARY TABLE ${SCRATCH} (${columns.map((c) => columnDefinition(c.new)).join(', ')},
