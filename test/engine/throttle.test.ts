@@ -59,7 +59,7 @@ describe('throttling', () => {
 
       const progress = recordingProgress();
       const migration = runOnlineMigration({
-        target, table: 't', alter: 'MODIFY v BIGINT', chunkSize: 50, maxLagMs: 300,
+        target, table: 't', alter: 'MODIFY v BIGINT', chunkSize: 50, copyThreads: 2, maxLagMs: 300,
         replicas: [parseDsn(replica.dsn(target.database))], progress,
       });
       // Wait until the copy runs (the replica has its heartbeat), then stop the replica's SQL thread: the heartbeat ages.
@@ -67,7 +67,11 @@ describe('throttling', () => {
       await replicaAdmin.query('STOP SLAVE SQL_THREAD');
       await until(() => progress.snapshots.some((s) => /lag \d+ ms > 300 ms/.test(s.throttle ?? '')), 'a replica-lag throttle',
         () => progress.snapshots.at(-1));
+      // Each copy worker may finish the chunk it had started before the throttle: at most one chunk each.
+      const copiedWhenThrottled = progress.snapshots.at(-1)!.rowsCopied;
+      await new Promise((r) => setTimeout(r, 500));
       const copiedWhileLagging = progress.snapshots.at(-1)!.rowsCopied;
+      expect(copiedWhileLagging - copiedWhenThrottled).toBeLessThanOrEqual(2 * 50);
       await new Promise((r) => setTimeout(r, 500));
       expect(progress.snapshots.at(-1)!.rowsCopied).toBe(copiedWhileLagging);
       await replicaAdmin.query('START SLAVE SQL_THREAD');
