@@ -48,11 +48,25 @@ function valueExpr(column: string, target: string | undefined, cast: boolean): s
   return cast && target ? `CAST(${id} AS ${target})` : id;
 }
 
-/** One binary string per row: every value, then a NULL map (CONCAT_WS skips NULLs). */
-function rowImageSql(exprs: string[]): string {
-  const values = exprs.map((e) => `CAST(${e} AS BINARY)`).join(', ');
-  const nulls = exprs.map((e) => `ISNULL(${e})`).join(', ');
-  return `CONCAT_WS('#', ${values}, CONCAT(${nulls}))`;
+/** Types whose text form is plain ASCII: they join the row image as they are, without a binary cast. */
+const ASCII_TEXT = /^(tinyint|smallint|mediumint|int|integer|bigint|year|bit|decimal|float|double|date|datetime|timestamp|time)$/;
+
+interface ImagePart {
+  expr: string;
+  /** Strings (in any character set) and other types are cast to binary, so no collations can clash. */
+  binary: boolean;
+  nullable: boolean;
+}
+
+/**
+ * One string per row: every value, then a NULL map of the columns that can hold NULL (CONCAT_WS skips
+ * NULLs). Casts and NULL flags are most of the hashing time, so there are none that cannot matter.
+ */
+function rowImageSql(parts: ImagePart[]): string {
+  const values = parts.map((p) => (p.binary ? `CAST(${p.expr} AS BINARY)` : p.expr));
+  const nullable = parts.filter((p) => p.nullable);
+  const nulls = nullable.length > 0 ? [`CONCAT(${nullable.map((p) => `ISNULL(${p.expr})`).join(', ')})`] : [];
+  return `CONCAT_WS('#', ${[...values, ...nulls].join(', ')})`;
 }
 
 /**
@@ -60,15 +74,17 @@ function rowImageSql(exprs: string[]): string {
  * Generated columns of the new table are the server's to compute, so they are not compared.
  */
 export function rowImageExpressions(mapping: ColumnMapping): [string, string] {
-  const oldExprs: string[] = [];
-  const newExprs: string[] = [];
+  const oldParts: ImagePart[] = [];
+  const newParts: ImagePart[] = [];
   for (const c of mapping.written) {
     const target = castTarget(c.old);
     const isBit = c.old.dataType === 'bit';
-    oldExprs.push(valueExpr(c.old.name, target, isBit));
-    newExprs.push(valueExpr(c.new.name, target, isBit || !unchanged(c)));
+    const binary = !ASCII_TEXT.test(c.old.dataType);
+    const nullable = c.old.nullable || c.new.nullable;
+    oldParts.push({ expr: valueExpr(c.old.name, target, isBit), binary, nullable });
+    newParts.push({ expr: valueExpr(c.new.name, target, isBit || !unchanged(c)), binary, nullable });
   }
-  return [rowImageSql(oldExprs), rowImageSql(newExprs)];
+  return [rowImageSql(oldParts), rowImageSql(newParts)];
 }
 
 /**
