@@ -1,7 +1,8 @@
 // Online migration of a 1M-row table, side by side with native ALTER … ALGORITHM=COPY and, where
 // installed, pt-online-schema-change and gh-ost 1.1.5; idle and under a steady write load. Each run gets a fresh
 // throwaway server and table, so no run pays for another's dirty pages or binlog.
-//   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle)
+//   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle;
+//                                BENCH_RUNS=1 for one run per tool instead of the median of 3)
 import { spawnSync } from 'node:child_process';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
@@ -12,6 +13,7 @@ import { runOnlineMigration } from '../runner/engine/online-migration.ts';
 import type { ProgressSink } from '../runner/engine/progress.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WRITERS = 4;
 const WRITER_PAUSE_MS = 1;
 const ALTER = 'ADD COLUMN last_login_at DATETIME NULL';
@@ -88,6 +90,11 @@ async function measure(name: string, contender: Contender, underLoad: boolean): 
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '-' : n.toFixed(digits));
 
+/** The run with the median time (the lower middle one for an even count). */
+function median(outcomes: Outcome[]): Outcome {
+  return [...outcomes].sort((a, b) => a.seconds - b.seconds)[Math.floor((outcomes.length - 1) / 2)];
+}
+
 const available: Record<string, boolean> = {
   'pt-online-schema-change': installed('pt-online-schema-change'),
   'gh-ost': GH_OST !== undefined,
@@ -96,14 +103,20 @@ const names = Object.keys(contenders).filter((n) => available[n] ?? true);
 process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)\n`);
 if (!available['pt-online-schema-change']) process.stdout.write('pt-online-schema-change not installed (apt-get install percona-toolkit)\n');
 if (!available['gh-ost']) process.stdout.write('gh-ost not found (set GH_OST=/path/to/gh-ost-1.1.5)\n');
-process.stdout.write('scenario | tool                    | seconds | rows/s  | vs native | cut-over stall ms | max binlog lag ms | writes | longest write ms | note\n');
+process.stdout.write(`${RUNS} interleaved run(s) per tool and scenario, each on a fresh server; the median run is shown, with the range of all\n`);
+process.stdout.write('scenario | tool                    | seconds | range         | rows/s  | vs native | cut-over stall ms | max binlog lag ms | writes | longest write ms | note\n');
 const scenarios = (process.env.BENCH_SCENARIOS ?? 'idle,load').split(',') as Array<'idle' | 'load'>;
 for (const scenario of scenarios) {
-  let native: number | undefined;
+  const runs = new Map<string, Outcome[]>(names.map((name) => [name, []]));
+  for (let run = 0; run < RUNS; run++) {
+    for (const name of names) runs.get(name)!.push(await measure(name, contenders[name], scenario === 'load'));
+  }
+  const native = median(runs.get(names[0])!).seconds;
   for (const name of names) {
-    const o = await measure(name, contenders[name], scenario === 'load');
-    native ??= o.seconds;
-    process.stdout.write(`${scenario.padEnd(8)} | ${name.padEnd(23)} | ${fmt(o.seconds, 2).padStart(7)} | ${fmt(ROWS / o.seconds).padStart(7)} | `
+    const all = runs.get(name)!;
+    const o = median(all);
+    const range = `${fmt(Math.min(...all.map((r) => r.seconds)), 2)}–${fmt(Math.max(...all.map((r) => r.seconds)), 2)}`;
+    process.stdout.write(`${scenario.padEnd(8)} | ${name.padEnd(23)} | ${fmt(o.seconds, 2).padStart(7)} | ${range.padEnd(13)} | ${fmt(ROWS / o.seconds).padStart(7)} | `
       + `${(o.seconds / native).toFixed(2).padStart(8)}x | ${fmt(o.cutOverMs, 1).padStart(17)} | ${fmt(o.maxLagMs).padStart(17)} | `
       + `${fmt(o.writes).padStart(6)} | ${fmt(o.longestWriteMs, 1).padStart(16)} | ${o.note ?? ''}\n`);
   }
