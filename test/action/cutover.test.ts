@@ -186,10 +186,10 @@ describe('action: cutover timing out, with a runner whose worker is off', () => 
     expect(unreachable.status).toBe(1);
     expect(unreachable.annotations.at(-1)?.message).toMatch(new RegExp(`^the runner at ${nowhere} could not be reached`));
 
-    const unsubmitted = await runAction({ inputs: { ...fx.runnerInputs, command: 'cutover', 'timeout-minutes': '0.02' }, env: pushEnv(fakeSha('never-merged')) });
+    const unsubmitted = await runAction({ inputs: { ...fx.runnerInputs, command: 'cutover', 'timeout-minutes': '0.05' }, env: pushEnv(fakeSha('never-merged')) });
     expect(unsubmitted.status).toBe(1);
     expect(unsubmitted.outputs).toEqual({});
     expect(unsubmitted.log).toEqual([`No deploy of commit ${fakeSha('never-merged').slice(0, 12)} of ${REPO} yet: waiting for it to be submitted`]);
-    expect(unsubmitted.annotations.at(-1)?.message).toBe(`timed out after 1s: no deploy of commit ${fakeSha('never-merged').slice(0, 12)} of ${REPO} was found on the runner`);
+    expect(unsubmitted.annotations.at(-1)?.message).toBe(`timed out after 3s: no deploy of commit ${fakeSha('never-merged').slice(0, 12)} of ${REPO} was found on the runner`);
   });
 });

@@ -35,9 +35,9 @@ describe('gated cut-over', () => {
     expect((await deploy()).cutover).toBe('gated');
 
     expect((await stack.harness.deliver('deployment_protection_rule', protectionRuleEvent(github, sha, 501))).status).toBe(200);
-    expect(github.protectionAnswers).toHaveLength(1);
-    expect(github.protectionAnswers[0].runId).toBe('501');
-    expect(github.protectionAnswers[0].body.state).toBeUndefined();
+    // The reconciler may already have posted a newer status report too; none of them decides the rule yet.
+    expect(github.protectionAnswers.length).toBeGreaterThanOrEqual(1);
+    expect(github.protectionAnswers.map((a) => [a.runId, a.body.state])).toEqual(github.protectionAnswers.map(() => ['501', undefined]));
     expect(github.protectionAnswers[0].body).toMatchObject({ environment_name: 'production-schema', comment: expect.stringMatching(/waiting for the schema deploy\n.*(queued|starting|copying)/) });
     expect((await deploy()).external.gates).toEqual([expect.objectContaining({ environment: 'production-schema', url: expect.stringMatching(/\/actions\/runs\/501\/deployment_protection_rule$/) })]);
 

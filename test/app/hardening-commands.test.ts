@@ -30,8 +30,10 @@ async function command(body: string, login: string, type = 'User') {
   const before = github.commentsOn(121).length;
   const { payload, commentId } = commentEvent(github, 121, body, login, type);
   expect((await stack.harness.deliver('issue_comment', payload)).status).toBe(200);
-  const replies = github.commentsOn(121).slice(before).filter((c) => c.user.login === 'schemabot[bot]');
-  return { reactions: github.comments.find((c) => c.id === commentId)!.reactions, reply: replies.at(-1)?.body ?? '' };
+  // The reconciler may create or edit the sticky comment meanwhile: the reply is the one quoting the command.
+  const reply = github.commentsOn(121).slice(before)
+    .find((c) => c.user.login === 'schemabot[bot]' && c.body.startsWith(`> ${body}\n`));
+  return { reactions: github.comments.find((c) => c.id === commentId)!.reactions, reply: reply?.body ?? '' };
 }
 
 describe('comment commands', () => {

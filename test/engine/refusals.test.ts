@@ -197,9 +197,13 @@ describe('refusals leave the table untouched', () => {
     const { migration: run } = await postponedMigration({ target, table: 't', alter: 'MODIFY v BIGINT' });
     const first = run.then(() => undefined, (e: Error) => e);
     // The connection holding the first run's lock dies (a DBA's KILL, a proxy timeout).
-    const [[{ holder }]] = await conn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) AS holder',
-      [`schemabot:${createHash('sha1').update(`${target.database}.t`).digest('hex')}`]);
+    const lock = `schemabot:${createHash('sha1').update(`${target.database}.t`).digest('hex')}`;
+    const [[{ holder }]] = await conn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) AS holder', [lock]);
     await conn.query(`KILL ${Number(holder)}`);
+    // KILL returns before the killed session has let its lock go.
+    for (let i = 0; i < 200 && !(await conn.query<RowDataPacket[]>('SELECT IS_FREE_LOCK(?) AS free', [lock]))[0][0].free; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
     // A second run gets the lock, but sees the first one alive and refuses rather than drop its tables.
     const second = await runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT' }).then(() => undefined, (e: Error) => e);
     expect(second).toBeInstanceOf(MigrationRefused);

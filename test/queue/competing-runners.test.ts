@@ -69,7 +69,8 @@ const runnerEvents = (events: DeployEvent[]) => events.filter((e) => e.actor.sta
  * the runner left inside a transaction that holds locks: a stalled runner cut off from the network
  * loses those connections too, and their row locks would otherwise hold up everyone else.
  */
-async function pauseAndCutTransactions(runner: RunnerProcess, conn: Connection): Promise<number[]> {
+/** Stops `runner` (SIGSTOP) and waits until the statements it had already sent are done; its session ids. */
+async function pauseAndSettle(runner: RunnerProcess, conn: Connection): Promise<number[]> {
   await runner.pause();
   const ids = await runner.connectionIds(conn);
   await until(async () => {
@@ -77,6 +78,11 @@ async function pauseAndCutTransactions(runner: RunnerProcess, conn: Connection):
       "SELECT ID FROM information_schema.PROCESSLIST WHERE ID IN (?) AND COMMAND NOT IN ('Sleep', 'Binlog Dump')", [ids]);
     return busy.length === 0;
   }, `the sessions of ${runner.name} to finish their statements`);
+  return ids;
+}
+
+async function pauseAndCutTransactions(runner: RunnerProcess, conn: Connection): Promise<number[]> {
+  const ids = await pauseAndSettle(runner, conn);
   const [open] = await conn.query<RowDataPacket[]>(`SELECT trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX
     WHERE trx_mysql_thread_id IN (?) AND (trx_lock_structs > 0 OR trx_rows_modified > 0)`, [ids]);
   for (const { id } of open) await conn.query(`KILL ${Number(id)}`);
@@ -131,7 +137,7 @@ describe('competing runners', () => {
     const { fx, state, service, a, b, deploy, id } = await ownerCopyingWithRival('stalled');
 
     // Stopped wherever it is, perhaps inside a copy transaction: its sessions stay open.
-    await a.pause();
+    await pauseAndSettle(a, fx.conn);
     const held = await lease(fx.conn, state, deploy.id);
     expect(held).toEqual({ owner: 'runner-a', token: 1 });
     const copiedAtStall = await copiedRows(fx.conn, state);
