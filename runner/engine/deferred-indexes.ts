@@ -61,7 +61,9 @@ const RETRYABLE_BUILD = new Set([1205]);
  * a false duplicate when concurrent DML deletes and re-inserts a row (which is how the applier
  * writes), and a paused applier also never queues behind the ALTER's metadata lock. The applier
  * catches up first, so little is pending; a duplicate is retried once more caught up (a unique value
- * may be moving between rows), then reported as the data problem it is.
+ * may be moving between rows), then reported as the data problem it is. Nothing else writes the
+ * shadow table meanwhile, so the build takes LOCK=SHARED: no online row log to keep, and (measured
+ * under the bench's writers) a shorter build and a shorter stall of other tables' writers at its end.
  */
 export async function rebuildIndexes(conn: Connection, names: TableNames, mapping: ColumnMapping, deferred: DeferredIndexes,
   applier: BinlogApplier, catchUp: () => Promise<void>): Promise<void> {
@@ -70,7 +72,7 @@ export async function rebuildIndexes(conn: Connection, names: TableNames, mappin
     await catchUp();
     await applier.hold();
     try {
-      await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE`);
+      await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE, LOCK=SHARED`);
       break;
     } catch (err) {
       if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) continue;
