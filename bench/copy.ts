@@ -2,7 +2,7 @@
 // installed, pt-online-schema-change and gh-ost 1.1.5; idle and under a steady write load. Each run gets a fresh
 // throwaway server and table, so no run pays for another's dirty pages or binlog.
 //   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle;
-//                                BENCH_RUNS=1 for one run per tool instead of the median of 3)
+//                                BENCH_RUNS=1 for one run per tool instead of the median of 3; BENCH_SERVER_ARGS)
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
@@ -14,6 +14,8 @@ import type { ProgressSink } from '../runner/engine/progress.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Extra mariadbd options for every server, e.g. BENCH_SERVER_ARGS=--innodb-log-file-size=2G (the default is 256M). */
+const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const WRITERS = 4;
 const WRITER_PAUSE_MS = 1;
 const ALTER = 'ADD COLUMN last_login_at DATETIME NULL';
@@ -97,7 +99,7 @@ async function startWriters(dsn: string): Promise<{ stop(): Promise<WriteLoadSta
 }
 
 async function measure(contender: Contender, underLoad: boolean): Promise<Outcome> {
-  const server = await startEmbeddedServer({ bufferPool: '1G' });
+  const server = await startEmbeddedServer({ bufferPool: '1G', extraArgs: SERVER_ARGS });
   try {
     await createSampleDatabase(server, 'bench', ROWS);
     const load = underLoad ? await startWriters(server.dsn('bench')) : undefined;
@@ -124,7 +126,7 @@ const available: Record<string, boolean> = {
   'gh-ost': GH_OST !== undefined,
 };
 const names = Object.keys(contenders).filter((n) => available[n] ?? true);
-process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)\n`);
+process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)${SERVER_ARGS.length ? `; server ${SERVER_ARGS.join(' ')}` : ''}\n`);
 if (!available['pt-online-schema-change']) process.stdout.write('pt-online-schema-change not installed (apt-get install percona-toolkit)\n');
 if (!available['gh-ost']) process.stdout.write('gh-ost not found (set GH_OST=/path/to/gh-ost-1.1.5)\n');
 process.stdout.write(`${RUNS} interleaved run(s) per tool and scenario, each on a fresh server; the median run is shown, with the range of all\n`);
