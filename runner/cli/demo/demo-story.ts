@@ -143,7 +143,8 @@ async function revert(story: Story): Promise<void> {
 async function checkNoWriteLost(story: Story, load: WriteLoad, twin: TwinTable): Promise<void> {
   const { say, github, conn } = story;
   const stats = await load.stop();
-  say(`writers stopped: ${stats.operations.toLocaleString('en-US')} writes, ${stats.errors} errors, longest single write ${stats.longestStallMs.toFixed(0)} ms`);
+  say(`writers stopped: ${stats.operations.toLocaleString('en-US')} writes, ${stats.errors} errors, longest single write ${stats.longestStallMs.toFixed(0)} ms`
+    + ' (timed in this process, beside the runner and the App; npm run bench times writers in a process of their own)');
   say(`users now: ${await usersShape(conn)}`);
   const { rows, twinRows, differing } = await twin.compare(conn);
   const same = rows === twinRows && differing === 0;
