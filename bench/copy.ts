@@ -3,7 +3,8 @@
 // throwaway server and table, so no run pays for another's dirty pages or binlog.
 //   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle;
 //                                BENCH_RUNS=1 for one run per tool instead of the median of 3; BENCH_SERVER_ARGS)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { startBenchChild } from './child-process.ts';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../runner/embedded/mariadb.ts';
@@ -77,23 +78,14 @@ function installed(command: string): boolean {
 
 /** The writers, in their own process (write-load-child.ts): started, and a stop that returns their stats. */
 async function startWriters(dsn: string): Promise<{ stop(): Promise<WriteLoadStats> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${import.meta.dirname}/write-load-child.ts`], {
-    env: { ...process.env, BENCH_LOAD_DSN: dsn, BENCH_LOAD_ROWS: String(ROWS), BENCH_LOAD_WRITERS: String(WRITERS),
-      BENCH_LOAD_PAUSE_MS: String(WRITER_PAUSE_MS) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const writers = await startBenchChild(new URL('./write-load-child.ts', import.meta.url), {
+    BENCH_LOAD_DSN: dsn, BENCH_LOAD_ROWS: String(ROWS), BENCH_LOAD_WRITERS: String(WRITERS), BENCH_LOAD_PAUSE_MS: String(WRITER_PAUSE_MS),
   });
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  for (const deadline = Date.now() + 30_000; !output.includes('started\n');) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the writers did not start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
   return {
     async stop() {
-      child.kill('SIGTERM');
-      await exited;
-      return JSON.parse(output.slice(output.indexOf('started\n') + 'started\n'.length)) as WriteLoadStats;
+      writers.child.kill('SIGTERM');
+      await writers.exited;
+      return JSON.parse(writers.output()) as WriteLoadStats;
     },
   };
 }

@@ -1,31 +1,16 @@
 // The bench's handle on a runner child process (bench/runner-child.ts): start it, kill -9 it, stop it,
-// and read its resident memory from /proc. Children still alive when the bench exits are killed.
-import { spawn, type ChildProcess } from 'node:child_process';
+// and read its resident memory from /proc.
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-
-const CHILD = new URL('./runner-child.ts', import.meta.url).pathname;
-const live = new Set<ChildProcess>();
-process.on('exit', () => { for (const child of live) child.kill('SIGKILL'); });
+import { startBenchChild } from './child-process.ts';
 
 export class RunnerProcess {
-  private readonly exited: Promise<void>;
-
-  private constructor(private readonly child: ChildProcess) {
-    live.add(child);
-    this.exited = new Promise((resolve) => child.once('exit', () => { live.delete(child); resolve(); }));
-  }
+  private constructor(private readonly child: ChildProcess, private readonly exited: Promise<void>) {}
 
   /** Starts a runner on the database of `dsn` and waits until its worker runs. */
   static async start(dsn: string): Promise<RunnerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-      env: { ...process.env, BENCH_RUNNER_DSN: dsn }, stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const runner = new RunnerProcess(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('started')) resolve(); });
-      void runner.exited.then(() => reject(new Error(`runner ${child.pid} exited before it started`)));
-    });
-    return runner;
+    const { child, exited } = await startBenchChild(new URL('./runner-child.ts', import.meta.url), { BENCH_RUNNER_DSN: dsn });
+    return new RunnerProcess(child, exited);
   }
 
   get pid(): number {

@@ -96,13 +96,13 @@ async function launch(server: string, datadir: string, socket: string, options: 
     let exited = false;
     child.once('exit', () => { exited = true; });
     const hasExited = () => exited;
-    if (await whenReady(datadir, port, hasExited)) return { child, port, hasExited };
+    if (await waitUntilServing(datadir, port, hasExited)) return { child, port, hasExited };
     if (!portTaken(datadir) || attempt >= 3) throw new Error(`mariadbd exited during startup; see ${join(datadir, 'error.log')}`);
   }
 }
 
-/** True once the server of `datadir` answers on `port`; false if it exited first. */
-async function whenReady(datadir: string, port: number, hasExited: () => boolean): Promise<boolean> {
+/** True once the server of `datadir` answers on `port`; false if it exited first (also used to restart one in tests). */
+export async function waitUntilServing(datadir: string, port: number, hasExited: () => boolean): Promise<boolean> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (hasExited()) return false;

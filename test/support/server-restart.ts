@@ -5,8 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
-import type { EmbeddedServer } from '../../runner/embedded/mariadb.ts';
+import { waitUntilServing, type EmbeddedServer } from '../../runner/embedded/mariadb.ts';
 
 export class RestartableServer {
   private current: ChildProcess | undefined;
@@ -36,17 +35,8 @@ export class RestartableServer {
     this.current = child;
     let exited = false;
     child.once('exit', () => { exited = true; });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (exited) throw new Error(`mariadbd exited while restarting; see ${join(this.server.datadir, 'error.log')}`);
-      try {
-        const conn = await mysql.createConnection({ host: '127.0.0.1', port: this.server.port, user: 'root' });
-        await conn.end();
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`mariadbd did not accept connections again within 30 s: ${String(err)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    if (!(await waitUntilServing(this.server.datadir, this.server.port, () => exited))) {
+      throw new Error(`mariadbd exited while restarting; see ${join(this.server.datadir, 'error.log')}`);
     }
   }
 
