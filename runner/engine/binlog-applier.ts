@@ -235,7 +235,10 @@ export class BinlogApplier {
     if (this.holdRequest || this.stopped || this.failure) return;
     let release!: () => void;
     const released = new Promise<void>((r) => { release = r; });
-    await new Promise<void>((reached) => { this.holdRequest = { reached, released, release }; });
+    const reachedHold = new Promise<void>((reached) => { this.holdRequest = { reached, released, release }; });
+    // An idle applier waits a while for changes: it need not, to pause.
+    this.streamer.interruptTake();
+    await reachedHold;
   }
 
   /**

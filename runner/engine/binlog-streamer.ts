@@ -206,6 +206,11 @@ export class BinlogStreamer {
     w?.();
   }
 
+  /** Ends a `take` that is waiting for changes now, with whatever is queued (possibly nothing). */
+  interruptTake(): void {
+    this.wake();
+  }
+
   /** Waits until changes are queued (or the timeout passes) and takes up to `max` of them, in order. */
   async take(max: number, timeoutMs: number): Promise<RowChange[]> {
     if (this.failure) throw this.failure;

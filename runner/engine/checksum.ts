@@ -4,9 +4,9 @@
 // are cast back to their original type, so a conversion that altered a value (rounding, truncation)
 // shows up as a mismatch instead of passing silently.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { quoteIdent } from '../db/quote.ts';
+import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping, SharedColumn } from './column-mapping.ts';
-import { keyIn, type KeyValues } from './key-sql.ts';
+import { keyAfter, keyAtMost, keyIn, keyOrder, type KeyPredicate, type KeyValues } from './key-sql.ts';
 import type { ColumnInfo } from '../db/table-info.ts';
 
 export interface TableChecksum {
@@ -109,10 +109,39 @@ function aggregateSql(hash: TableHash, rowImage: string): string {
     : `BIT_XOR(CAST(CONV(LEFT(MD5(${rowImage}), 16), 16, 10) AS UNSIGNED)) AS x1`;
 }
 
-export async function tableChecksum(conn: Connection, table: string, rowImage: string, hash: TableHash): Promise<TableChecksum> {
+/** Count and hash of `table`'s rows, or of those `where` selects (an empty set hashes to 0). */
+export async function tableChecksum(conn: Connection, table: string, rowImage: string, hash: TableHash,
+  where?: KeyPredicate): Promise<TableChecksum> {
   const [rows] = await conn.query<RowDataPacket[]>(
-    `SELECT COUNT(*) AS n, ${aggregateSql(hash, rowImage)} FROM ${quoteIdent(table)}`);
-  return { rows: Number(rows[0].n), hash: String(rows[0].x1) };
+    `SELECT COUNT(*) AS n, ${aggregateSql(hash, rowImage)} FROM ${quoteIdent(table)}${where ? ` WHERE ${where.sql}` : ''}`,
+    where?.params);
+  return { rows: Number(rows[0].n), hash: String(BigInt(rows[0].x1 ?? 0)) };
+}
+
+/** The checksum of two disjoint parts of a table: sums add up, XORs combine by XOR. */
+function combine(hash: TableHash, a: TableChecksum, b: TableChecksum): TableChecksum {
+  const [x, y] = [BigInt(a.hash), BigInt(b.hash)];
+  return { rows: a.rows + b.rows, hash: String(hash === 'md5' ? x ^ y : x + y) };
+}
+
+/**
+ * The same checksum, computed as two key ranges at once on two connections (two cores), split at
+ * about `expectedRows / 2`. Each connection reads in its own snapshot, so both must see the same rows.
+ */
+export async function splitTableChecksum(conns: [Connection, Connection], table: string, key: { columns: string[]; index: string },
+  rowImage: string, hash: TableHash, expectedRows: number): Promise<TableChecksum> {
+  const [rows] = await conns[0].query<RowDataPacket[]>({
+    sql: `SELECT ${quoteList(key.columns)} FROM ${quoteIdent(table)} FORCE INDEX (${quoteIdent(key.index)})
+           ORDER BY ${keyOrder(key.columns)} LIMIT 1 OFFSET ?`,
+    rowsAsArray: true,
+  }, [Math.floor(expectedRows / 2)]);
+  if (rows.length === 0) return tableChecksum(conns[0], table, rowImage, hash);
+  const middle = rows[0] as unknown as KeyValues;
+  const [low, high] = await Promise.all([
+    tableChecksum(conns[0], table, rowImage, hash, keyAtMost(key.columns, middle)),
+    tableChecksum(conns[1], table, rowImage, hash, keyAfter(key.columns, middle)),
+  ]);
+  return combine(hash, low, high);
 }
 
 /** The row images of `keys` in `table`, as sorted hex strings (rows compare equal whatever their order). */

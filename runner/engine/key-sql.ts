@@ -4,13 +4,13 @@ import { quoteIdent } from '../db/quote.ts';
 
 export type KeyValues = unknown[];
 
-interface Predicate {
+export interface KeyPredicate {
   sql: string;
   params: unknown[];
 }
 
 /** (k1, k2, …) compared with (v1, v2, …): `strict` on leading columns, `last` on the final one. */
-function lexicographic(columns: string[], values: KeyValues, strict: '>' | '<', last: '>' | '<=' ): Predicate {
+function lexicographic(columns: string[], values: KeyValues, strict: '>' | '<', last: '>' | '<=' ): KeyPredicate {
   const ors: string[] = [];
   const params: unknown[] = [];
   for (let i = 0; i < columns.length; i++) {
@@ -26,16 +26,16 @@ function lexicographic(columns: string[], values: KeyValues, strict: '>' | '<', 
   return { sql: ors.length === 1 ? ors[0] : `(${ors.join(' OR ')})`, params };
 }
 
-export function keyAfter(columns: string[], values: KeyValues): Predicate {
+export function keyAfter(columns: string[], values: KeyValues): KeyPredicate {
   return lexicographic(columns, values, '>', '>');
 }
 
-export function keyAtMost(columns: string[], values: KeyValues): Predicate {
+export function keyAtMost(columns: string[], values: KeyValues): KeyPredicate {
   return lexicographic(columns, values, '<', '<=');
 }
 
 /** The range (lower, upper]; no lower bound for the first chunk. */
-export function keyRange(columns: string[], lower: KeyValues | undefined, upper: KeyValues): Predicate {
+export function keyRange(columns: string[], lower: KeyValues | undefined, upper: KeyValues): KeyPredicate {
   const hi = keyAtMost(columns, upper);
   if (!lower) return hi;
   const lo = keyAfter(columns, lower);
@@ -43,7 +43,7 @@ export function keyRange(columns: string[], lower: KeyValues | undefined, upper:
 }
 
 /** Matches any of the given keys. */
-export function keyIn(columns: string[], keys: KeyValues[]): Predicate {
+export function keyIn(columns: string[], keys: KeyValues[]): KeyPredicate {
   if (columns.length === 1) {
     return { sql: `${quoteIdent(columns[0])} IN (${keys.map(() => '?').join(', ')})`, params: keys.map((k) => k[0]) };
   }

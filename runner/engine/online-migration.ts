@@ -85,7 +85,7 @@ export interface MigrationResult {
   verifyLockMs: number;
   copySeconds: number;
   durationSeconds: number;
-  /** Wall-clock seconds of each step of a one-shot run, in order (prepare, copy, indexes, catch-up, verify, cut-over). */
+  /** Wall-clock seconds of each step of a one-shot run, in order (prepare, copy, indexes+verify, catch-up, cut-over). */
   stepSeconds: Record<string, number>;
 }
 
@@ -381,15 +381,29 @@ export class OnlineMigration {
     this.copySeconds = (performance.now() - this.copyStartedAt) / 1000;
   }
 
-  /** Adds the deferred secondary indexes back (skipped when a resumed run finds them built). */
-  async buildIndexes(): Promise<void> {
+  /**
+   * Adds the deferred secondary indexes back (unless a resumed run finds them built) and verifies the
+   * copy, so that a migration ready to cut over is a verified one; the build runs beside the
+   * original table's checksum. A swap back verifies the keys it replays at the cut-over instead.
+   */
+  async buildIndexesAndVerify(): Promise<void> {
+    const build = await this.pendingIndexBuild();
+    if (this.options.swapBack) await build?.();
+    else await this.verify(build);
+  }
+
+  private async pendingIndexBuild(): Promise<(() => Promise<void>) | undefined> {
     const deferred = this.helpers.deferred;
-    if (!deferred) return;
+    if (!deferred) return undefined;
     const current = comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow));
-    if (current === comparableCreateTable(this.helpers.shadowDefinition)) return;
-    this.setState('building-indexes');
-    this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
-    await rebuildIndexes(await this.open(), this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp());
+    if (current === comparableCreateTable(this.helpers.shadowDefinition)) return undefined;
+    const conn = await this.open();
+    return async () => {
+      this.setState('building-indexes');
+      this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
+      await rebuildIndexes(conn, this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp());
+      this.setState(this.options.swapBack ? 'catching-up' : 'verifying');
+    };
   }
 
   /** Applies the binlog while waiting until the gate opens (or the migration fails). */
@@ -408,10 +422,11 @@ export class OnlineMigration {
   }
 
   /**
-   * Full verification: counts and hashes of both tables in consistent snapshots. A swap back that saw
-   * every change since the cut-over compares only the rows of those keys (and the counts).
+   * Full verification: counts and hashes of both tables in consistent snapshots, with `alongside`
+   * (the index build) run once the shadow table is hashed. A swap back that saw every change since
+   * the cut-over compares only the rows of those keys (and the counts).
    */
-  async verify(): Promise<void> {
+  async verify(alongside?: () => Promise<void>): Promise<void> {
     this.setState('verifying');
     const applier = this.activeApplier;
     const conflicts = applier.conflicts.length;
@@ -423,7 +438,9 @@ export class OnlineMigration {
       this.progress.log(`verified: ${result.rows} rows counted, the ${result.compared} changed since the cut-over compared`);
       this.verified = { rows: result.rows, lockMs: result.lockMs, conflicts };
     } else {
-      const result = await verifyShadow(this.options.target, this.ctrl, this.names, this.mapping, applier, this.lockWaitSeconds);
+      const expectedRows = Math.max(this.rowsTotal, this.copier?.rowsCopied ?? 0);
+      const result = await verifyShadow(this.options.target, this.ctrl, this.names, this.mapping, applier, this.lockWaitSeconds,
+        alongside && { run: alongside, expectedRows });
       this.progress.log(`verified: ${result.original.rows} rows, checksums match`);
       this.verified = { rows: result.original.rows, lockMs: result.lockMs, conflicts };
     }
@@ -560,10 +577,9 @@ export async function runOnlineMigration(options: MigrationOptions): Promise<Mig
   try {
     await step('prepare', () => migration.start());
     await step('copy', () => migration.copy());
-    await step('indexes', () => migration.buildIndexes());
+    await step('indexes+verify', () => migration.buildIndexesAndVerify());
     await step('catch-up', () => migration.catchUp());
     if (options.postponeCutover) await migration.waitForRelease(options.postponeCutover);
-    await step('verify', () => migration.verify());
     await step('cut-over', () => migration.cutOver());
     return { ...migration.result(), stepSeconds };
   } catch (err) {

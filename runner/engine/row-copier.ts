@@ -127,7 +127,7 @@ export class RowCopier {
   private async work(conn: Connection, hooks: CopyHooks, stopped: () => boolean): Promise<void> {
     while (!stopped()) {
       await hooks.throttle();
-      const chunk = await this.nextChunk();
+      const chunk = await this.nextChunk(conn);
       if (!chunk) return;
       const started = Date.now();
       const copied = await this.copyChunk(conn, chunk, hooks);
@@ -153,11 +153,14 @@ export class RowCopier {
     return rows.length === 0;
   }
 
-  /** The next chunk's bounds, handed out one caller at a time (the bound query runs on the hand-out's turn). */
-  private nextChunk(): Promise<Chunk | undefined> {
+  /**
+   * The next chunk's bounds, handed out one caller at a time. The bound query runs on the caller's
+   * own connection: on a shared one it would queue behind another worker's chunk and serialize the copy.
+   */
+  private nextChunk(conn: Connection): Promise<Chunk | undefined> {
     const turn = this.handOut.then(async () => {
       if (this.allAssigned) return undefined;
-      const { upper, last } = await this.upperBound(this.assigned);
+      const { upper, last } = await this.upperBound(conn, this.assigned);
       const chunk: Chunk = { seq: this.nextSeq++, lower: this.assigned, upper, last };
       this.assigned = upper;
       this.allAssigned = last;
@@ -167,11 +170,11 @@ export class RowCopier {
     return turn;
   }
 
-  private async upperBound(after: KeyValues | undefined): Promise<{ upper: KeyValues; last: boolean }> {
+  private async upperBound(conn: Connection, after: KeyValues | undefined): Promise<{ upper: KeyValues; last: boolean }> {
     const cols = this.mapping.key.oldColumns;
     const conds = [keyAtMost(cols, this.maxKey!)];
     if (after) conds.unshift(keyAfter(cols, after));
-    const [rows] = await this.conn.query<RowDataPacket[]>({
+    const [rows] = await conn.query<RowDataPacket[]>({
       sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
              WHERE ${conds.map((c) => c.sql).join(' AND ')} ORDER BY ${keyOrder(cols)} LIMIT 1 OFFSET ?`,
       rowsAsArray: true,

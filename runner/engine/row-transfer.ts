@@ -5,15 +5,11 @@
 import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { ColumnMapping } from './column-mapping.ts';
+import type { KeyPredicate } from './key-sql.ts';
 import { isInterruption, MigrationFailed } from './errors.ts';
 import { isDataError, isRetryable, isSharedKeyRace } from '../db/mysql-errors.ts';
 import { backoff } from './retry.ts';
 import type { TableNames } from './table-names.ts';
-
-export interface KeyPredicate {
-  sql: string;
-  params: unknown[];
-}
 
 export interface TransferScope {
   /** Selects the rows in the original table (original column names). */

@@ -110,7 +110,7 @@ export class MigrationDriver {
         : `online migration started: ${this.row.statement}`);
     }
     await this.migration.copy();
-    await this.migration.buildIndexes();
+    await this.migration.buildIndexesAndVerify();
     await this.migration.catchUp();
     if (this.swapBack) return;
     const snapshot = this.migration.snapshot();
