@@ -4,9 +4,10 @@
 // are cast back to their original type, so a conversion that altered a value (rounding, truncation)
 // shows up as a mismatch instead of passing silently.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { quoteIdent, quoteList } from '../db/quote.ts';
+import { quoteIdent } from '../db/quote.ts';
 import type { ColumnMapping, SharedColumn } from './column-mapping.ts';
-import { keyAfter, keyAtMost, keyIn, keyOrder, type KeyPredicate, type KeyValues } from './key-sql.ts';
+import { adaptRangeRows, keyAfterRows, MIN_RANGE_ROWS, type TableKey } from './key-ranges.ts';
+import { keyAfter, keyIn, keyRange, type KeyPredicate, type KeyValues } from './key-sql.ts';
 import type { ColumnInfo } from '../db/table-info.ts';
 
 export interface TableChecksum {
@@ -53,7 +54,10 @@ const ASCII_TEXT = /^(tinyint|smallint|mediumint|int|integer|bigint|year|bit|dec
 
 interface ImagePart {
   expr: string;
-  /** Strings (in any character set) and other types are cast to binary, so no collations can clash. */
+  /**
+   * Cast to binary, so that no collations can clash: strings (unless all share one collation and
+   * none is converted) and other types whose text is not plain ASCII.
+   */
   binary: boolean;
   nullable: boolean;
 }
@@ -76,10 +80,13 @@ function rowImageSql(parts: ImagePart[]): string {
 export function rowImageExpressions(mapping: ColumnMapping): [string, string] {
   const oldParts: ImagePart[] = [];
   const newParts: ImagePart[] = [];
+  const collations = new Set(mapping.written.filter((c) => TEXT.test(c.old.dataType)).flatMap((c) => [c.old.collation, c.new.collation]));
+  // Strings of one collation, none converted, concatenate without a clash: their casts can go.
+  const castStrings = collations.size > 1 || mapping.written.some((c) => TEXT.test(c.old.dataType) && !unchanged(c));
   for (const c of mapping.written) {
     const target = castTarget(c.old);
     const isBit = c.old.dataType === 'bit';
-    const binary = !ASCII_TEXT.test(c.old.dataType);
+    const binary = !ASCII_TEXT.test(c.old.dataType) && (castStrings || !TEXT.test(c.old.dataType));
     const nullable = c.old.nullable || c.new.nullable;
     oldParts.push({ expr: valueExpr(c.old.name, target, isBit), binary, nullable });
     newParts.push({ expr: valueExpr(c.new.name, target, isBit || !unchanged(c)), binary, nullable });
@@ -125,23 +132,23 @@ function combine(hash: TableHash, a: TableChecksum, b: TableChecksum): TableChec
 }
 
 /**
- * The same checksum, computed as two key ranges at once on two connections (two cores), split at
- * about `expectedRows / 2`. Each connection reads in its own snapshot, so both must see the same rows.
+ * The same checksum, a key range per statement (each about `targetMs`). Between statements the
+ * reader holds no lock on the table, so DDL on it (an index build) waits for one range at most.
+ * Only for a table nothing writes meanwhile: the ranges are read at different moments.
  */
-export async function splitTableChecksum(conns: [Connection, Connection], table: string, key: { columns: string[]; index: string },
-  rowImage: string, hash: TableHash, expectedRows: number): Promise<TableChecksum> {
-  const [rows] = await conns[0].query<RowDataPacket[]>({
-    sql: `SELECT ${quoteList(key.columns)} FROM ${quoteIdent(table)} FORCE INDEX (${quoteIdent(key.index)})
-           ORDER BY ${keyOrder(key.columns)} LIMIT 1 OFFSET ?`,
-    rowsAsArray: true,
-  }, [Math.floor(expectedRows / 2)]);
-  if (rows.length === 0) return tableChecksum(conns[0], table, rowImage, hash);
-  const middle = rows[0] as unknown as KeyValues;
-  const [low, high] = await Promise.all([
-    tableChecksum(conns[0], table, rowImage, hash, keyAtMost(key.columns, middle)),
-    tableChecksum(conns[1], table, rowImage, hash, keyAfter(key.columns, middle)),
-  ]);
-  return combine(hash, low, high);
+export async function rangedTableChecksum(conn: Connection, table: string, key: TableKey, rowImage: string, hash: TableHash,
+  targetMs: number): Promise<TableChecksum> {
+  let total: TableChecksum = { rows: 0, hash: '0' };
+  let after: KeyValues | undefined;
+  for (let rows = MIN_RANGE_ROWS; ;) {
+    const started = performance.now();
+    const upper = await keyAfterRows(conn, table, key, after, rows);
+    const range = upper ? keyRange(key.columns, after, upper) : after && keyAfter(key.columns, after);
+    total = combine(hash, total, await tableChecksum(conn, table, rowImage, hash, range));
+    if (!upper) return total;
+    after = upper;
+    rows = adaptRangeRows(rows, performance.now() - started, targetMs);
+  }
 }
 
 /** The row images of `keys` in `table`, as sorted hex strings (rows compare equal whatever their order). */

@@ -64,22 +64,33 @@ const RETRYABLE_BUILD = new Set([1205]);
  * may be moving between rows), then reported as the data problem it is. Nothing else writes the
  * shadow table meanwhile, so the build takes LOCK=SHARED: no online row log to keep, and (measured
  * under the bench's writers) a shorter build and a shorter stall of other tables' writers at its end.
+ * `firstAttempt` runs the first ALTER instead, under a pause of its own (verification's).
  */
 export async function rebuildIndexes(conn: Connection, names: TableNames, mapping: ColumnMapping, deferred: DeferredIndexes,
-  applier: BinlogApplier, catchUp: () => Promise<void>): Promise<void> {
+  applier: BinlogApplier, catchUp: () => Promise<void>, firstAttempt?: (build: () => Promise<void>) => Promise<void>): Promise<void> {
   await conn.query('SET SESSION lock_wait_timeout = 5');
+  const build = async () => {
+    await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE, LOCK=SHARED`);
+  };
   for (let attempt = 1; ; attempt++) {
-    await catchUp();
-    await applier.hold();
     try {
-      await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE, LOCK=SHARED`);
+      if (attempt === 1 && firstAttempt) {
+        await firstAttempt(build);
+      } else {
+        await catchUp();
+        await applier.hold();
+        try {
+          await build();
+        } finally {
+          applier.release();
+        }
+      }
       break;
     } catch (err) {
+      if (err instanceof MigrationFailed) throw err;
       if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) continue;
       if (mysqlErrno(err) === 1062) throw await duplicateFailure(conn, names, mapping, err, 'rebuilding the shadow table\'s unique indexes', deferred.indexes);
       throw new MigrationFailed(`rebuilding the shadow table's indexes failed: ${(err as Error).message}`);
-    } finally {
-      applier.release();
     }
   }
   const rebuilt = await showCreateTable(conn, names.shadow);

@@ -384,26 +384,21 @@ export class OnlineMigration {
   /**
    * Adds the deferred secondary indexes back (unless a resumed run finds them built) and verifies the
    * copy, so that a migration ready to cut over is a verified one; the build runs beside the
-   * original table's checksum. A swap back verifies the keys it replays at the cut-over instead.
+   * checksums. A swap back verifies the keys it replays at the cut-over instead.
    */
   async buildIndexesAndVerify(): Promise<void> {
-    const build = await this.pendingIndexBuild();
-    if (this.options.swapBack) await build?.();
-    else await this.verify(build);
-  }
-
-  private async pendingIndexBuild(): Promise<(() => Promise<void>) | undefined> {
     const deferred = this.helpers.deferred;
-    if (!deferred) return undefined;
-    const current = comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow));
-    if (current === comparableCreateTable(this.helpers.shadowDefinition)) return undefined;
-    const conn = await this.open();
-    return async () => {
+    const built = !deferred || comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow))
+      === comparableCreateTable(this.helpers.shadowDefinition);
+    if (!built) {
       this.setState('building-indexes');
-      this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy: ${deferred.names.join(', ')}`);
-      await rebuildIndexes(conn, this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp());
-      this.setState(this.options.swapBack ? 'catching-up' : 'verifying');
-    };
+      this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy${this.options.swapBack ? '' : ' while verifying it'}: `
+        + deferred.names.join(', '));
+      await rebuildIndexes(await this.open(), this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp(),
+        this.options.swapBack ? undefined : (build) => this.verify(build));
+    }
+    // Also when the build alongside verification failed and succeeded on a later attempt.
+    if (!this.options.swapBack && !this.verified) await this.verify();
   }
 
   /** Applies the binlog while waiting until the gate opens (or the migration fails). */
@@ -423,11 +418,11 @@ export class OnlineMigration {
 
   /**
    * Full verification: counts and hashes of both tables in consistent snapshots, with `alongside`
-   * (the index build) run once the shadow table is hashed. A swap back that saw every change since
-   * the cut-over compares only the rows of those keys (and the counts).
+   * (the index build) run beside them. A swap back that saw every change since the cut-over compares
+   * only the rows of those keys (and the counts).
    */
   async verify(alongside?: () => Promise<void>): Promise<void> {
-    this.setState('verifying');
+    this.setState(alongside ? 'building-indexes' : 'verifying');
     const applier = this.activeApplier;
     const conflicts = applier.conflicts.length;
     await this.catchUp();
@@ -438,9 +433,7 @@ export class OnlineMigration {
       this.progress.log(`verified: ${result.rows} rows counted, the ${result.compared} changed since the cut-over compared`);
       this.verified = { rows: result.rows, lockMs: result.lockMs, conflicts };
     } else {
-      const expectedRows = Math.max(this.rowsTotal, this.copier?.rowsCopied ?? 0);
-      const result = await verifyShadow(this.options.target, this.ctrl, this.names, this.mapping, applier, this.lockWaitSeconds,
-        alongside && { run: alongside, expectedRows });
+      const result = await verifyShadow(this.options.target, this.ctrl, this.names, this.mapping, applier, this.lockWaitSeconds, alongside);
       this.progress.log(`verified: ${result.original.rows} rows, checksums match`);
       this.verified = { rows: result.original.rows, lockMs: result.lockMs, conflicts };
     }

@@ -5,7 +5,8 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { CheckpointPort, CopyProgress } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { keyAfter, keyAtMost, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
+import { keyAfter, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
+import { adaptRangeRows, keyAfterRows } from './key-ranges.ts';
 import { mysqlErrno } from '../db/mysql-errors.ts';
 import { collidableKeys, refreshCollidingRows, type UniqueKeyColumns } from './colliding-rows.ts';
 import { duplicateFailure } from './duplicate-proof.ts';
@@ -31,8 +32,6 @@ export interface CopyHooks {
   onChunk(rows: number): void;
 }
 
-const MIN_CHUNK = 500;
-const MAX_CHUNK = 100_000;
 /** Duplicates on one chunk before the original is asked whether it holds them, and before giving up. */
 const PROOF_AFTER = 3;
 const MAX_DUPLICATE_RETRIES = 20;
@@ -137,10 +136,7 @@ export class RowCopier {
   }
 
   private adapt(elapsedMs: number): void {
-    if (this.options.chunkSize) return;
-    const ratio = this.options.targetChunkMs / Math.max(elapsedMs, 1);
-    const next = Math.round(this.chunkSize * Math.min(2, Math.max(0.5, ratio)));
-    this.chunkSize = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, next));
+    if (!this.options.chunkSize) this.chunkSize = adaptRangeRows(this.chunkSize, elapsedMs, this.options.targetChunkMs);
   }
 
   /** A resumed copy whose watermark is already at or past the current last key. */
@@ -171,16 +167,9 @@ export class RowCopier {
   }
 
   private async upperBound(conn: Connection, after: KeyValues | undefined): Promise<{ upper: KeyValues; last: boolean }> {
-    const cols = this.mapping.key.oldColumns;
-    const conds = [keyAtMost(cols, this.maxKey!)];
-    if (after) conds.unshift(keyAfter(cols, after));
-    const [rows] = await conn.query<RowDataPacket[]>({
-      sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
-             WHERE ${conds.map((c) => c.sql).join(' AND ')} ORDER BY ${keyOrder(cols)} LIMIT 1 OFFSET ?`,
-      rowsAsArray: true,
-    }, [...conds.flatMap((c) => c.params), this.chunkSize - 1]);
-    if (rows.length === 0) return { upper: this.maxKey!, last: true };
-    return { upper: rows[0] as unknown as KeyValues, last: false };
+    const key = { columns: this.mapping.key.oldColumns, index: this.index };
+    const upper = await keyAfterRows(conn, this.names.original, key, after, this.chunkSize, this.maxKey);
+    return upper ? { upper, last: false } : { upper: this.maxKey!, last: true };
   }
 
   /** The watermark once `chunk` commits: its upper bound if every earlier chunk has committed too. */

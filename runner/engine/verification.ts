@@ -4,7 +4,7 @@ import type { ConnectionTarget } from '../db/dsn.ts';
 import { quoteIdent } from '../db/quote.ts';
 import type { BinlogApplier } from './binlog-applier.ts';
 import { writeMarker } from './changelog.ts';
-import { keyImages, rowImageExpressions, pickTableHash, splitTableChecksum, tableChecksum, type TableChecksum } from './checksum.ts';
+import { keyImages, rangedTableChecksum, rowImageExpressions, pickTableHash, tableChecksum, type TableChecksum } from './checksum.ts';
 import type { ColumnMapping } from './column-mapping.ts';
 import { NotRetryable } from './errors.ts';
 import type { KeyValues } from './key-sql.ts';
@@ -26,7 +26,7 @@ const LOCK_ATTEMPTS = 5;
  * caller catches up beforehand) and the attempt is repeated rather than holding writers longer.
  */
 async function openSnapshots(target: ConnectionTarget, ctrl: Connection, names: TableNames, applier: BinlogApplier,
-  lockWaitSeconds: number, count: number): Promise<{ conns: Connection[]; lockMs: number }> {
+  lockWaitSeconds: number, count: number, holdApplier = false): Promise<{ conns: Connection[]; lockMs: number }> {
   const opened: Connection[] = [];
   try {
     for (let i = 0; i <= count; i++) opened.push(await connect(target));
@@ -40,10 +40,13 @@ async function openSnapshots(target: ConnectionTarget, ctrl: Connection, names: 
         lockedAt = performance.now();
         await applier.waitForMarker(await writeMarker(ctrl, names), DRAIN_UNDER_LOCK_MS);
         for (const conn of conns) await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+        // Held from this moment on, the shadow table stays as the snapshots see the original.
+        if (holdApplier) await applier.hold();
         await lockConn.query('UNLOCK TABLES');
         await lockConn.end();
         return { conns, lockMs: performance.now() - lockedAt };
       } catch (err) {
+        if (holdApplier) applier.release();
         await lockConn.query('UNLOCK TABLES').catch(() => undefined);
         if (applier.error || attempt >= LOCK_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, 500 * attempt));
@@ -55,49 +58,43 @@ async function openSnapshots(target: ConnectionTarget, ctrl: Connection, names: 
   }
 }
 
-/** Work that needs the shadow table to itself (its index build) and may run once the shadow's rows are counted. */
-export interface AlongsideVerification {
-  run(): Promise<void>;
-  /** About how many rows the shadow table holds (where to split its checksum). */
-  expectedRows: number;
-}
+/** Ranges of the shadow table hashed while its index build runs: each keeps the build waiting no longer. */
+const SHADOW_RANGE_MS = 100;
 
 /**
- * Counts and hashes both tables in snapshots of one moment. With `alongside` (the shadow's index
- * build, which must wait until nothing reads the shadow table), the shadow table is hashed first on
- * both cores, then the build runs beside the original table's checksum; a failed build is the error.
+ * Counts and hashes both tables in snapshots of one moment. With `alongside` (the ALTER that builds
+ * the shadow table's deferred indexes) the applier is held from that moment until both are done:
+ * the shadow table stays frozen, so it is hashed a key range per statement beside the build and the
+ * original's checksum, on both cores. A failed build is the error.
  */
 export async function verifyShadow(target: ConnectionTarget, ctrl: Connection, names: TableNames, mapping: ColumnMapping,
-  applier: BinlogApplier, lockWaitSeconds: number, alongside?: AlongsideVerification): Promise<VerificationResult> {
-  const { conns, lockMs } = await openSnapshots(target, ctrl, names, applier, lockWaitSeconds, alongside ? 3 : 2);
+  applier: BinlogApplier, lockWaitSeconds: number, alongside?: () => Promise<void>): Promise<VerificationResult> {
+  const { conns, lockMs } = await openSnapshots(target, ctrl, names, applier, lockWaitSeconds, alongside ? 1 : 2, alongside !== undefined);
   try {
+    if (alongside) conns.push(await connect(target));
+    const [originalConn, shadowConn] = conns;
     const [oldImage, newImage] = rowImageExpressions(mapping);
-    const [originalConn, ...shadowConns] = conns;
     const hash = await pickTableHash(originalConn);
-    const checksumOriginal = () => tableChecksum(originalConn, names.original, oldImage, hash);
-    let original: TableChecksum;
-    let shadow: TableChecksum;
-    if (alongside) {
-      const key = { columns: mapping.key.newColumns, index: mapping.key.newIndex };
-      shadow = await splitTableChecksum([shadowConns[0], shadowConns[1]], names.shadow, key, newImage, hash, alongside.expectedRows);
-      for (const conn of shadowConns) await conn.query('COMMIT');
-      const [built, counted] = await Promise.allSettled([alongside.run(), checksumOriginal()]);
-      if (built.status === 'rejected') throw built.reason;
-      if (counted.status === 'rejected') throw counted.reason;
-      original = counted.value;
-    } else {
-      [original, shadow] = await Promise.all([checksumOriginal(), tableChecksum(shadowConns[0], names.shadow, newImage, hash)]);
-    }
-    if (original.rows !== shadow.rows || original.hash !== shadow.hash) {
+    const checksumOriginal = tableChecksum(originalConn, names.original, oldImage, hash);
+    const checksumShadow = alongside
+      ? rangedTableChecksum(shadowConn, names.shadow, { columns: mapping.key.newColumns, index: mapping.key.newIndex }, newImage, hash,
+        SHADOW_RANGE_MS)
+      : tableChecksum(shadowConn, names.shadow, newImage, hash);
+    const [built, original, shadow] = await Promise.allSettled([alongside?.(), checksumOriginal, checksumShadow]);
+    if (built.status === 'rejected') throw built.reason;
+    if (original.status === 'rejected') throw original.reason;
+    if (shadow.status === 'rejected') throw shadow.reason;
+    if (original.value.rows !== shadow.value.rows || original.value.hash !== shadow.value.hash) {
       const conflicts = applier.conflicts.length > 0
         ? ` Unique-key conflicts met while applying writes: ${applier.conflicts.slice(0, 3).join('; ')}.` : '';
       throw new NotRetryable(
-        `verification failed: the original table has ${original.rows} rows, the shadow table ${shadow.rows}`
-        + `${original.rows === shadow.rows ? ' with different contents (a value changed in conversion)' : ''}.${conflicts}`
+        `verification failed: the original table has ${original.value.rows} rows, the shadow table ${shadow.value.rows}`
+        + `${original.value.rows === shadow.value.rows ? ' with different contents (a value changed in conversion)' : ''}.${conflicts}`
         + ' Nothing was cut over.');
     }
-    return { original, shadow, lockMs };
+    return { original: original.value, shadow: shadow.value, lockMs };
   } finally {
+    if (alongside) applier.release();
     for (const conn of conns) await conn.end().catch(() => undefined);
   }
 }

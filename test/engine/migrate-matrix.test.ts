@@ -44,6 +44,13 @@ const cases: MigrationCase[] = [
     alter: 'CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci',
   },
   {
+    // Unconverted strings of one collation are hashed without casts; several collations need them.
+    name: 'strings of several collations and character sets',
+    create: 'CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, a VARCHAR(20) COLLATE utf8mb4_bin NULL, '
+      + "b VARCHAR(20) COLLATE utf8mb4_general_ci NULL, c VARCHAR(20) CHARACTER SET latin1 NULL, e ENUM('x','y') NULL) DEFAULT CHARSET=utf8mb4",
+    alter: 'ADD COLUMN d INT NULL',
+  },
+  {
     name: 'primary key change through a shared unique key',
     create: 'CREATE TABLE {t} (id INT NOT NULL, code VARCHAR(40) NOT NULL, v INT NULL, PRIMARY KEY (id), UNIQUE KEY uk_code (code))',
     alter: 'DROP PRIMARY KEY, ADD PRIMARY KEY (code), ADD KEY k_id (id)',
