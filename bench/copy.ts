@@ -2,8 +2,10 @@
 // installed, pt-online-schema-change and gh-ost 1.1.5; idle and under a steady write load. Each run gets a fresh
 // throwaway server and table, so no run pays for another's dirty pages or binlog.
 //   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle;
-//                                BENCH_RUNS=1 for one run per tool instead of the median of 3; BENCH_SERVER_ARGS)
+//                                BENCH_RUNS=1 for one run per tool instead of the median of 3; BENCH_SERVER_ARGS;
+//                                BENCH_FLUSH_SEED=0)
 import { spawnSync } from 'node:child_process';
+import type { RowDataPacket } from 'mysql2/promise';
 import { startBenchChild } from './child-process.ts';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
@@ -17,6 +19,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** Extra mariadbd options for every server, e.g. BENCH_SERVER_ARGS=--innodb-log-file-size=2G (the default is 256M). */
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+/** BENCH_FLUSH_SEED=0 starts each tool with the seed's dirty pages still unflushed (redo log about 90% full). */
+const FLUSH_SEED = process.env.BENCH_FLUSH_SEED !== '0';
 const WRITERS = 4;
 const WRITER_PAUSE_MS = 1;
 const ALTER = 'ADD COLUMN last_login_at DATETIME NULL';
@@ -90,10 +94,35 @@ async function startWriters(dsn: string): Promise<{ stop(): Promise<WriteLoadSta
   };
 }
 
+/**
+ * Flushes the seed's dirty pages, so every tool starts on a server in a steady state: right after the
+ * 1M-row seed the redo log is about 90% full, and the first tool to write would pay for the seed in
+ * InnoDB's synchronous flushing (stalls of every writer). The server's settings are restored after.
+ */
+async function flushSeed(server: EmbeddedServer): Promise<void> {
+  const conn = await connect(parseDsn(server.dsn('mysql')));
+  const [[before]] = await conn.query<RowDataPacket[]>(
+    'SELECT @@innodb_io_capacity AS io, @@innodb_io_capacity_max AS ioMax, @@innodb_max_dirty_pages_pct AS dirtyPct');
+  try {
+    await conn.query('SET GLOBAL innodb_io_capacity_max = 100000, innodb_io_capacity = 100000, innodb_max_dirty_pages_pct = 0');
+    for (;;) {
+      const [[{ dirty }]] = await conn.query<RowDataPacket[]>(
+        "SELECT VARIABLE_VALUE AS dirty FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'");
+      if (Number(dirty) < 100) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await conn.query('SET GLOBAL innodb_max_dirty_pages_pct = ?, innodb_io_capacity = ?, innodb_io_capacity_max = ?',
+      [Number(before.dirtyPct), Number(before.io), Number(before.ioMax)]);
+    await conn.end();
+  }
+}
+
 async function measure(contender: Contender, underLoad: boolean): Promise<Outcome> {
   const server = await startEmbeddedServer({ bufferPool: '1G', extraArgs: SERVER_ARGS });
   try {
     await createSampleDatabase(server, 'bench', ROWS);
+    if (FLUSH_SEED) await flushSeed(server);
     const load = underLoad ? await startWriters(server.dsn('bench')) : undefined;
     const outcome = await contender(server, 'bench');
     const stats = await load?.stop();
@@ -118,7 +147,8 @@ const available: Record<string, boolean> = {
   'gh-ost': GH_OST !== undefined,
 };
 const names = Object.keys(contenders).filter((n) => available[n] ?? true);
-process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)${SERVER_ARGS.length ? `; server ${SERVER_ARGS.join(' ')}` : ''}\n`);
+process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)${SERVER_ARGS.length ? `; server ${SERVER_ARGS.join(' ')}` : ''}`
+  + `; the seed's dirty pages ${FLUSH_SEED ? 'flushed' : 'not flushed'} before each run\n`);
 if (!available['pt-online-schema-change']) process.stdout.write('pt-online-schema-change not installed (apt-get install percona-toolkit)\n');
 if (!available['gh-ost']) process.stdout.write('gh-ost not found (set GH_OST=/path/to/gh-ost-1.1.5)\n');
 process.stdout.write(`${RUNS} interleaved run(s) per tool and scenario, each on a fresh server; the median run is shown, with the range of all\n`);
