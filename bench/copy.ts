@@ -1,16 +1,16 @@
 // Online migration of a 1M-row table, side by side with native ALTER … ALGORITHM=COPY and, where
 // installed, pt-online-schema-change and gh-ost 1.1.5; idle and under a steady write load. Each run gets a fresh
 // throwaway server and table, so no run pays for another's dirty pages or binlog.
-//   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle;
+//   npm run bench               (BENCH_ROWS=200000 npm run bench for a quick look; BENCH_SCENARIOS=idle; BENCH_TABLE=orders;
 //                                BENCH_RUNS=1 for one run per tool instead of the median of 3; BENCH_SERVER_ARGS;
 //                                BENCH_FLUSH_SEED=0)
 import { spawnSync } from 'node:child_process';
 import type { RowDataPacket } from 'mysql2/promise';
 import { startBenchChild } from './child-process.ts';
+import { benchTable, createBenchDatabase } from './tables.ts';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../runner/embedded/mariadb.ts';
-import { createSampleDatabase } from '../runner/embedded/sample-data.ts';
 import type { WriteLoadStats } from '../runner/embedded/write-load.ts';
 import { runOnlineMigration } from '../runner/engine/online-migration.ts';
 import type { ProgressSink } from '../runner/engine/progress.ts';
@@ -23,7 +23,9 @@ const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Bool
 const FLUSH_SEED = process.env.BENCH_FLUSH_SEED !== '0';
 const WRITERS = 4;
 const WRITER_PAUSE_MS = 1;
-const ALTER = 'ADD COLUMN last_login_at DATETIME NULL';
+/** BENCH_TABLE=orders migrates issue 7's table shape instead of the sample `users` (bench/tables.ts). */
+const TABLE = benchTable(process.env.BENCH_TABLE);
+const ALTER = TABLE.alter;
 
 interface Outcome {
   seconds: number;
@@ -40,14 +42,14 @@ const contenders: Record<string, Contender> = {
   'native ALGORITHM=COPY': async (server, database) => {
     const conn = await connect(parseDsn(server.dsn(database)));
     const started = performance.now();
-    await conn.query(`ALTER TABLE users ${ALTER}, ALGORITHM=COPY`);
+    await conn.query(`ALTER TABLE ${TABLE.name} ${ALTER}, ALGORITHM=COPY`);
     await conn.end();
     return { seconds: (performance.now() - started) / 1000 };
   },
   schemabot: async (server, database) => {
     let maxLagMs = 0;
     const progress: ProgressSink = { update: (s) => { maxLagMs = Math.max(maxLagMs, s.lagMs); }, log() {}, stop() {} };
-    const result = await runOnlineMigration({ target: parseDsn(server.dsn(database)), table: 'users', alter: ALTER, progress });
+    const result = await runOnlineMigration({ target: parseDsn(server.dsn(database)), table: TABLE.name, alter: ALTER, progress });
     const steps = Object.entries(result.stepSeconds).map(([step, seconds]) => `${step} ${seconds.toFixed(2)}`).join(', ');
     return { seconds: result.durationSeconds, cutOverMs: result.cutOverStallMs, maxLagMs, note: `${steps} s` };
   },
@@ -55,7 +57,7 @@ const contenders: Record<string, Contender> = {
     const started = performance.now();
     const run = spawnSync('pt-online-schema-change', [
       '--alter', ALTER, '--execute', '--recursion-method=none', '--no-check-alter', '--max-load', 'Threads_running=50',
-      '--critical-load', 'Threads_running=1000', `D=${database},t=users,h=127.0.0.1,P=${server.port},u=root`,
+      '--critical-load', 'Threads_running=1000', `D=${database},t=${TABLE.name},h=127.0.0.1,P=${server.port},u=root`,
     ], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`pt-online-schema-change failed: ${run.stderr || run.stdout}`);
     return { seconds: (performance.now() - started) / 1000 };
@@ -63,7 +65,7 @@ const contenders: Record<string, Contender> = {
   'gh-ost': async (server, database) => {
     const started = performance.now();
     const run = spawnSync(GH_OST!, [
-      '--host=127.0.0.1', `--port=${server.port}`, '--user=root', '--password=', `--database=${database}`, '--table=users',
+      '--host=127.0.0.1', `--port=${server.port}`, '--user=root', '--password=', `--database=${database}`, `--table=${TABLE.name}`,
       `--alter=${ALTER}`, '--allow-on-master', '--assume-rbr', '--execute', '--initially-drop-ghost-table',
       '--initially-drop-old-table', '--ok-to-drop-table', '--verbose=false',
     ], { encoding: 'utf8' });
@@ -83,7 +85,7 @@ function installed(command: string): boolean {
 /** The writers, in their own process (write-load-child.ts): started, and a stop that returns their stats. */
 async function startWriters(dsn: string): Promise<{ stop(): Promise<WriteLoadStats> }> {
   const writers = await startBenchChild(new URL('./write-load-child.ts', import.meta.url), {
-    BENCH_LOAD_DSN: dsn, BENCH_LOAD_ROWS: String(ROWS), BENCH_LOAD_WRITERS: String(WRITERS), BENCH_LOAD_PAUSE_MS: String(WRITER_PAUSE_MS),
+    BENCH_LOAD_DSN: dsn, BENCH_LOAD_TABLE: TABLE.name, BENCH_LOAD_ROWS: String(ROWS), BENCH_LOAD_WRITERS: String(WRITERS), BENCH_LOAD_PAUSE_MS: String(WRITER_PAUSE_MS),
   });
   return {
     async stop() {
@@ -121,7 +123,7 @@ async function flushSeed(server: EmbeddedServer): Promise<void> {
 async function measure(contender: Contender, underLoad: boolean): Promise<Outcome> {
   const server = await startEmbeddedServer({ bufferPool: '1G', extraArgs: SERVER_ARGS });
   try {
-    await createSampleDatabase(server, 'bench', ROWS);
+    await createBenchDatabase(server, 'bench', TABLE, ROWS);
     if (FLUSH_SEED) await flushSeed(server);
     const load = underLoad ? await startWriters(server.dsn('bench')) : undefined;
     const outcome = await contender(server, 'bench');
@@ -147,7 +149,7 @@ const available: Record<string, boolean> = {
   'gh-ost': GH_OST !== undefined,
 };
 const names = Object.keys(contenders).filter((n) => available[n] ?? true);
-process.stdout.write(`${ROWS} rows, ALTER TABLE users ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)${SERVER_ARGS.length ? `; server ${SERVER_ARGS.join(' ')}` : ''}`
+process.stdout.write(`${ROWS} rows, ALTER TABLE ${TABLE.name} ${ALTER}; load: ${WRITERS} writers (update/insert/delete mix)${SERVER_ARGS.length ? `; server ${SERVER_ARGS.join(' ')}` : ''}`
   + `; the seed's dirty pages ${FLUSH_SEED ? 'flushed' : 'not flushed'} before each run\n`);
 if (!available['pt-online-schema-change']) process.stdout.write('pt-online-schema-change not installed (apt-get install percona-toolkit)\n');
 if (!available['gh-ost']) process.stdout.write('gh-ost not found (set GH_OST=/path/to/gh-ost-1.1.5)\n');
