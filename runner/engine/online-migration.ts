@@ -395,7 +395,10 @@ export class OnlineMigration {
       this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy${this.options.swapBack ? '' : ' while verifying it'}: `
         + deferred.names.join(', '));
       await rebuildIndexes(await this.open(), this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp(),
-        this.options.swapBack ? undefined : (build) => this.verify(build));
+        this.options.swapBack ? undefined : (build) => this.verify(async () => {
+          await build();
+          this.setState('verifying');
+        }));
     }
     // Also when the build alongside verification failed and succeeded on a later attempt.
     if (!this.options.swapBack && !this.verified) await this.verify();
