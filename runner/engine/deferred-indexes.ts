@@ -69,8 +69,11 @@ const RETRYABLE_BUILD = new Set([1205]);
 export async function rebuildIndexes(conn: Connection, names: TableNames, mapping: ColumnMapping, deferred: DeferredIndexes,
   applier: BinlogApplier, catchUp: () => Promise<void>, firstAttempt?: (build: () => Promise<void>) => Promise<void>): Promise<void> {
   await conn.query('SET SESSION lock_wait_timeout = 5');
+  // Only the ALTER's own errors are judged here; the rest (a catch-up, or verification's) pass through.
+  let buildError: unknown;
   const build = async () => {
-    await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE, LOCK=SHARED`);
+    await conn.query(`ALTER TABLE ${quoteIdent(names.shadow)} ${deferred.clauses.join(', ')}, ALGORITHM=INPLACE, LOCK=SHARED`)
+      .catch((err: unknown) => { buildError = err; throw err; });
   };
   for (let attempt = 1; ; attempt++) {
     try {
@@ -87,7 +90,7 @@ export async function rebuildIndexes(conn: Connection, names: TableNames, mappin
       }
       break;
     } catch (err) {
-      if (err instanceof MigrationFailed) throw err;
+      if (err !== buildError) throw err;
       if ((mysqlErrno(err) === 1062 || RETRYABLE_BUILD.has(mysqlErrno(err) ?? 0)) && attempt < 3) continue;
       if (mysqlErrno(err) === 1062) throw await duplicateFailure(conn, names, mapping, err, 'rebuilding the shadow table\'s unique indexes', deferred.indexes);
       throw new MigrationFailed(`rebuilding the shadow table's indexes failed: ${(err as Error).message}`);

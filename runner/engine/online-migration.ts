@@ -425,7 +425,7 @@ export class OnlineMigration {
    * only the rows of those keys (and the counts).
    */
   async verify(alongside?: () => Promise<void>): Promise<void> {
-    this.setState(alongside ? 'building-indexes' : 'verifying');
+    if (!alongside) this.setState('verifying');
     const applier = this.activeApplier;
     const conflicts = applier.conflicts.length;
     await this.catchUp();

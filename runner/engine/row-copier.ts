@@ -5,8 +5,8 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdent, quoteList } from '../db/quote.ts';
 import type { CheckpointPort, CopyProgress } from './checkpoint.ts';
 import type { ColumnMapping } from './column-mapping.ts';
-import { keyAfter, keyOrder, keyRange, type KeyValues } from './key-sql.ts';
-import { adaptRangeRows, keyAfterRows } from './key-ranges.ts';
+import { keyOrder, keyRange, type KeyValues } from './key-sql.ts';
+import { adaptRangeRows, keyAfterRows, type TableKey } from './key-ranges.ts';
 import { mysqlErrno } from '../db/mysql-errors.ts';
 import { collidableKeys, refreshCollidingRows, type UniqueKeyColumns } from './colliding-rows.ts';
 import { duplicateFailure } from './duplicate-proof.ts';
@@ -58,7 +58,8 @@ export class RowCopier {
   private lastKey: KeyValues | undefined;
   private maxKey: KeyValues | undefined;
   private done = false;
-  private readonly index: string;
+  /** The original table's key, in whose order the chunks go. */
+  private readonly key: TableKey;
   /** Read at the first duplicate: the unique keys whose stale rows a retry refreshes. */
   private collidable: UniqueKeyColumns[] | undefined;
   /** Chunk hand-out: the last upper bound given out, and whether the last chunk has been. */
@@ -73,7 +74,7 @@ export class RowCopier {
   constructor(private readonly conns: Connection[], private readonly names: TableNames, private readonly mapping: ColumnMapping,
     private readonly options: CopierOptions) {
     this.chunkSize = options.chunkSize ?? 2_000;
-    this.index = mapping.key.oldIndex;
+    this.key = { columns: mapping.key.oldColumns, index: mapping.key.oldIndex };
     this.lastKey = options.resume?.lastKey;
     this.assigned = this.lastKey;
     this.rowsCopied = options.resume?.rowsCopied ?? 0;
@@ -96,7 +97,7 @@ export class RowCopier {
     if (this.done) return;
     const cols = this.mapping.key.oldColumns;
     const [rows] = await this.conn.query<RowDataPacket[]>({
-      sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)})
+      sql: `SELECT ${quoteList(cols)} FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.key.index)})
              ORDER BY ${keyOrder(cols, 'DESC')} LIMIT 1`,
       rowsAsArray: true,
     });
@@ -141,12 +142,7 @@ export class RowCopier {
 
   /** A resumed copy whose watermark is already at or past the current last key. */
   private async pastEnd(): Promise<boolean> {
-    const cols = this.mapping.key.oldColumns;
-    const after = keyAfter(cols, this.lastKey!);
-    const [rows] = await this.conn.query<RowDataPacket[]>(
-      `SELECT 1 FROM ${quoteIdent(this.names.original)} FORCE INDEX (${quoteIdent(this.index)}) WHERE ${after.sql} LIMIT 1`,
-      after.params);
-    return rows.length === 0;
+    return (await keyAfterRows(this.conn, this.names.original, this.key, this.lastKey, 1)) === undefined;
   }
 
   /**
@@ -167,8 +163,7 @@ export class RowCopier {
   }
 
   private async upperBound(conn: Connection, after: KeyValues | undefined): Promise<{ upper: KeyValues; last: boolean }> {
-    const key = { columns: this.mapping.key.oldColumns, index: this.index };
-    const upper = await keyAfterRows(conn, this.names.original, key, after, this.chunkSize, this.maxKey);
+    const upper = await keyAfterRows(conn, this.names.original, this.key, after, this.chunkSize, this.maxKey);
     return upper ? { upper, last: false } : { upper: this.maxKey!, last: true };
   }
 
