@@ -387,6 +387,8 @@ export class OnlineMigration {
    * checksums. A swap back verifies the keys it replays at the cut-over instead.
    */
   async buildIndexesAndVerify(): Promise<void> {
+    // The heaviest work after the copy: it waits out a throttle (a manual pause, replica lag) as the copy does.
+    await this.throttler?.wait(() => this.checkAbort(), true);
     const deferred = this.helpers.deferred;
     const built = !deferred || comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow))
       === comparableCreateTable(this.helpers.shadowDefinition);

@@ -30,7 +30,7 @@ const MAX_FAILED_CHECKS = 40;
 export class Throttler {
   reason: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private checking = false;
+  private checking: Promise<void> | undefined;
   private failedChecks = 0;
   private fatal: Error | undefined;
 
@@ -45,9 +45,13 @@ export class Throttler {
     this.timer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
   }
 
-  async check(): Promise<void> {
-    if (this.checking) return;
-    this.checking = true;
+  /** One check at a time: a caller that asks during a background check gets that check's result. */
+  check(): Promise<void> {
+    this.checking ??= this.runCheck().finally(() => { this.checking = undefined; });
+    return this.checking;
+  }
+
+  private async runCheck(): Promise<void> {
     try {
       this.reason = (await this.extraReason()) ?? (await this.threadsReason()) ?? (await this.queryReason()) ?? (await this.lagReason());
       this.failedChecks = 0;
@@ -56,8 +60,6 @@ export class Throttler {
       if (++this.failedChecks >= MAX_FAILED_CHECKS) {
         this.fatal = new MigrationFailed(`throttle checks kept failing for ${MAX_FAILED_CHECKS} attempts: ${(err as Error).message}`);
       }
-    } finally {
-      this.checking = false;
     }
   }
 
@@ -103,8 +105,12 @@ export class Throttler {
       : `replica ${worst.label} has no heartbeat yet`;
   }
 
-  /** Resolves once nothing throttles; calls `onWait` with the reason while waiting. */
-  async wait(onWait: (reason: string) => void): Promise<void> {
+  /**
+   * Resolves once nothing throttles; calls `onWait` with the reason while waiting. `fresh` checks first
+   * instead of trusting the last background check (before a heavy step, not for every chunk).
+   */
+  async wait(onWait: (reason: string) => void, fresh = false): Promise<void> {
+    if (fresh) await this.check();
     while (this.reason) {
       if (this.fatal) throw this.fatal;
       onWait(this.reason);

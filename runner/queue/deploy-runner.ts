@@ -115,9 +115,7 @@ export class DeployRunner {
           this.deploy.cutover === 'gated' ? 'ready to cut over: waiting for a release' : 'ready to cut over');
         this.deploy.state = 'ready-to-cutover';
       }
-      const releasedBy = await this.waitForGo();
-      await this.store.setDeployState(this.deployId, this.token, 'cutting-over', releasedBy, 'cutover-started',
-        `cut-over started (${releasedBy === this.actor ? 'automatic' : `released by ${releasedBy}`})`);
+      await this.waitForGo();
     } else if (this.deploy.state === 'cutting-over') {
       await this.prepareAll(migrations, 'complete');
     } else {
@@ -220,8 +218,8 @@ export class DeployRunner {
       `dropped \`${old}\` kept by deploy ${retained.deployId}: that deploy can no longer be reverted`);
   }
 
-  /** Keeps the migrations applying until the cut-over may start; returns who released it. */
-  private async waitForGo(): Promise<string> {
+  /** Keeps the migrations applying until the cut-over may start, and moves the deploy to `cutting-over`. */
+  private async waitForGo(): Promise<void> {
     let release!: () => void;
     const go = new Promise<void>((r) => { release = r; });
     const waiting = this.drivers.map((d) => d.waitFor(go));
@@ -231,10 +229,14 @@ export class DeployRunner {
         for (const driver of this.drivers) driver.checkAbort();
         const { cutover, cutoverRequestedBy, cutoverAfter } = this.deploy;
         const due = !cutoverAfter || cutoverAfter.getTime() <= Date.now();
-        if (due && (cutover === 'auto' || cutoverRequestedBy)) {
+        // A paused deploy keeps applying the binlog but does not cut over, even when released.
+        const releasedBy = cutoverRequestedBy ?? this.actor;
+        if (due && !this.deploy.paused && (cutover === 'auto' || cutoverRequestedBy)
+          && await this.store.startCutOver(this.deployId, this.token, releasedBy,
+            `cut-over started (${releasedBy === this.actor ? 'automatic' : `released by ${releasedBy}`})`)) {
           release();
           await Promise.all(waiting);
-          return cutoverRequestedBy ?? this.actor;
+          return;
         }
         await Promise.race([new Promise((r) => setTimeout(r, WATCH_MS)), ...waiting]);
       }

@@ -364,6 +364,21 @@ export class StateStore {
     });
   }
 
+  /**
+   * Moves a ready deploy to `cutting-over`, unless it is paused: decided under the deploy's row lock,
+   * so a pause and a cut-over never cross (the later one of the two waits, or is refused).
+   */
+  async startCutOver(id: number, token: number, actor: string, message: string): Promise<boolean> {
+    let started = false;
+    await this.fenced(id, token, async (conn) => {
+      const [result] = await conn.query<ResultSetHeader>(`UPDATE ${this.s}.deploys SET state = 'cutting-over', error = NULL,
+        revert_requested_by = NULL WHERE id = ? AND paused_by IS NULL`, [id]);
+      started = result.affectedRows === 1;
+      if (started) await this.insertEvent(conn, id, undefined, actor, 'cutover-started', message);
+    });
+    return started;
+  }
+
   /** Marks every migration the deploy had not finished as `stage`, with the reason. */
   async endUnfinishedMigrations(deployId: number, token: number, stage: 'failed' | 'aborted', error: string): Promise<void> {
     await this.fenced(deployId, token, async (conn) => {

@@ -1,5 +1,5 @@
 // Throttling pauses the copy (never the binlog applier): on Threads_running, and on the lag of a real
-// replica measured from the changelog heartbeat it replicates.
+// replica measured from the changelog heartbeat it replicates. The index build waits for it to lift.
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -58,11 +58,13 @@ describe('throttling', () => {
         MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?`, [status.File, Number(status.Position)]);
       await replicaAdmin.query('START SLAVE');
       await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
-      await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_30000');
+      await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_60000');
 
       const progress = recordingProgress();
+      // Small chunks keep the copy going for seconds, long enough for the replica's heartbeat to age.
+      const chunkSize = 20;
       const migration = runOnlineMigration({
-        target, table: 't', alter: 'MODIFY v BIGINT', chunkSize: 50, copyThreads: 2, maxLagMs: 300,
+        target, table: 't', alter: 'MODIFY v BIGINT', chunkSize, copyThreads: 2, maxLagMs: 300,
         replicas: [parseDsn(replica.dsn(target.database))], progress,
       });
       // Wait until the copy runs (the replica has its heartbeat), then stop the replica's SQL thread: the heartbeat ages.
@@ -75,10 +77,10 @@ describe('throttling', () => {
       await until(() => progress.snapshots.slice(stopped).some(frozenLag), 'a replica-lag throttle', () => progress.snapshots.at(-1));
       const copiedWhenThrottled = progress.snapshots.at(-1)!.rowsCopied;
       await new Promise((r) => setTimeout(r, 1_000));
-      expect(progress.snapshots.at(-1)!.rowsCopied - copiedWhenThrottled).toBeLessThanOrEqual(2 * 50);
+      expect(progress.snapshots.at(-1)!.rowsCopied - copiedWhenThrottled).toBeLessThanOrEqual(2 * chunkSize);
       await replicaAdmin.query('START SLAVE SQL_THREAD');
       const result = await migration;
-      expect(result.rowsCopied).toBe(30000);
+      expect(result.rowsCopied).toBe(60000);
 
       const replicaConn = await connect(parseDsn(replica.dsn(target.database)));
       for (let i = 0; i < 200; i++) {
@@ -89,7 +91,7 @@ describe('throttling', () => {
       const [[col]] = await replicaConn.query<RowDataPacket[]>("SHOW COLUMNS FROM t LIKE 'v'");
       expect(col.Type).toBe('bigint(20)');
       const [[sum]] = await replicaConn.query<RowDataPacket[]>('SELECT COUNT(*) AS n, SUM(v) AS s FROM t');
-      expect([Number(sum.n), Number(sum.s)]).toEqual([30000, 450015000]);
+      expect([Number(sum.n), Number(sum.s)]).toEqual([60000, 1800030000]);
       await replicaConn.end();
       await conn.end();
     } finally {
@@ -98,6 +100,31 @@ describe('throttling', () => {
       await primaryAdmin.end();
       await replica.stop();
     }
+  });
+
+  it('holds the index build and verification after the copy until the throttle lifts', async () => {
+    const { target, conn } = await freshDatabase('throttle_build');
+    await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT, KEY kv (v))');
+    await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_3000');
+    const progress = recordingProgress();
+    const copied = () => progress.snapshots.some((s) => s.rowsCopied >= 3000);
+    let lifted = false;
+    const migration = runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT', chunkSize: 500, progress,
+      throttleReason: () => (copied() && !lifted ? 'paused by the test' : undefined) });
+    await until(() => progress.snapshots.some((s) => s.throttle === 'paused by the test'), 'the throttle after the copy',
+      () => progress.snapshots.at(-1));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(progress.snapshots.map((s) => s.state)).not.toContain('building-indexes');
+    expect(progress.snapshots.map((s) => s.state)).not.toContain('verifying');
+    const [[shadow]] = await conn.query<RowDataPacket[]>('SHOW CREATE TABLE t__gho');
+    expect(shadow['Create Table']).not.toMatch(/KEY `kv`/);
+    lifted = true;
+    const result = await migration;
+    expect(result.rowsCopied).toBe(3000);
+    expect(progress.snapshots.map((s) => s.state)).toContain('building-indexes');
+    const [[live]] = await conn.query<RowDataPacket[]>('SHOW CREATE TABLE t');
+    expect(live['Create Table']).toMatch(/KEY `kv`/);
+    await conn.end();
   });
 
   it('reports the lag honestly while the applier is blocked', async () => {

@@ -65,22 +65,32 @@ async function copiedRows(conn: Connection, state: string): Promise<number> {
 const runnerEvents = (events: DeployEvent[]) => events.filter((e) => e.actor.startsWith('runner:'));
 
 /**
- * SIGSTOPs the runner, lets the server finish what it had sent, and kills (rolls back) any session of
- * the runner left inside a transaction that holds locks: a stalled runner cut off from the network
- * loses those connections too, and their row locks would otherwise hold up everyone else.
+ * Stops `runner` (SIGSTOP) and waits until the statements it had already sent are done; its session ids.
+ * A statement waiting for a row lock counts as done: the lock may be held by the runner's own open
+ * transaction (a copy chunk stopped before its COMMIT), which nothing releases while the runner is
+ * stopped, and it can end only in a lock-wait timeout or in a write to the shadow table.
  */
-/** Stops `runner` (SIGSTOP) and waits until the statements it had already sent are done; its session ids. */
 async function pauseAndSettle(runner: RunnerProcess, conn: Connection): Promise<number[]> {
   await runner.pause();
   const ids = await runner.connectionIds(conn);
+  let busy: RowDataPacket[] = [];
   await until(async () => {
-    const [busy] = await conn.query<RowDataPacket[]>(
-      "SELECT ID FROM information_schema.PROCESSLIST WHERE ID IN (?) AND COMMAND NOT IN ('Sleep', 'Binlog Dump')", [ids]);
+    [busy] = await conn.query<RowDataPacket[]>(
+      `SELECT p.ID, p.COMMAND, p.STATE, p.TIME, LEFT(p.INFO, 200) AS INFO, t.trx_state FROM information_schema.PROCESSLIST p
+         LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
+        WHERE p.ID IN (?) AND p.COMMAND NOT IN ('Sleep', 'Binlog Dump') AND COALESCE(t.trx_state, '') <> 'LOCK WAIT'`, [ids]);
     return busy.length === 0;
-  }, `the sessions of ${runner.name} to finish their statements`);
+  }, `the sessions of ${runner.name} to finish their statements`).catch((err: Error) => {
+    throw new Error(`${err.message}; still busy: ${JSON.stringify(busy)}`);
+  });
   return ids;
 }
 
+/**
+ * As pauseAndSettle, then kills (rolls back) any session of the runner left inside a transaction that
+ * holds locks: a stalled runner cut off from the network loses those connections too, and their row
+ * locks would otherwise hold up everyone else.
+ */
 async function pauseAndCutTransactions(runner: RunnerProcess, conn: Connection): Promise<number[]> {
   const ids = await pauseAndSettle(runner, conn);
   const [open] = await conn.query<RowDataPacket[]>(`SELECT trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX
@@ -96,9 +106,12 @@ async function expectTwinEqual(f: TwinFixture): Promise<void> {
   expect(result.rows[0]).toEqual(result.rows[1]);
 }
 
-/** Runner A owns a deploy of 30,000 rows and has copied 2,000 of them; runner B is polling too. */
+/**
+ * Runner A owns a deploy of 30,000 rows and has copied 2,000 of them; runner B is polling too. Small
+ * chunks keep the copy going for seconds, so that the test acts while it copies.
+ */
 async function ownerCopyingWithRival(clientKey: string) {
-  const { fx, state, env, service } = await setup(30_000, 50);
+  const { fx, state, env, service } = await setup(30_000, 20);
   const a = startRunner('runner-a', env);
   await a.ticks(1);
   const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey, cutover: 'auto', actor: 'alice' });
@@ -110,7 +123,7 @@ async function ownerCopyingWithRival(clientKey: string) {
 
 describe('competing runners', () => {
   it('two runners started together: exactly one drives the deploy', async () => {
-    const { fx, env, service } = await setup(6_000, 100);
+    const { fx, env, service } = await setup(6_000, 20);
     const a = startRunner('runner-a', env);
     const b = startRunner('runner-b', env);
     // Both workers are ticking before the deploy exists: they race for it.

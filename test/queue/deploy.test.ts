@@ -1,5 +1,6 @@
 // A deploy end to end with a real worker: an online migration under mirrored writes, a CREATE, an
-// in-place ALTER and a DROP kept for retention, gated cut-over, commands and their event log.
+// in-place ALTER and a DROP kept for retention, gated cut-over, commands and their event log, and a
+// pause that holds the cut-over.
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { WrongState } from '../../runner/queue/deploy-model.ts';
@@ -52,6 +53,30 @@ describe('deploys', () => {
     const events = await service.events(deploy.id);
     expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(['submitted', 'started', 'ready', 'cutover-requested', 'cutover-started', 'complete']));
     expect(events.find((e) => e.kind === 'cutover-requested')?.actor).toBe('carol');
+    await fx.conn.end();
+  });
+});
+
+describe('pause', () => {
+  it('holds a released cut-over while paused, applying the writes meanwhile; resumed, the deploy completes', async () => {
+    const fx = await twinFixture(2000);
+    const service = services.use(new DeployService({ targets: { main: fx.target }, pollMs: 100, stateSchema: `_sb_${fx.target.database}` }));
+    const { deploy } = await service.submit({ target: 'main', files: fx.files, clientKey: 'paused', cutover: 'gated', actor: 'alice' });
+    service.startWorker();
+    await waitForDeploy(service, deploy.id, 'ready-to-cutover');
+    await service.command(deploy.id, 'pause', 'bob');
+    await service.command(deploy.id, 'cutover', 'carol');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await service.get(deploy.id)).toMatchObject({ state: 'ready-to-cutover', paused: true, cutoverRequestedBy: 'carol' });
+    expect((await service.events(deploy.id)).map((e) => e.kind)).not.toContain('cutover-started');
+
+    await service.command(deploy.id, 'resume', 'bob');
+    await waitForDeploy(service, deploy.id, 'complete');
+    const events = await service.events(deploy.id);
+    expect(events.find((e) => e.kind === 'cutover-started')?.message).toBe('cut-over started (released by carol)');
+    const result = await fx.compare();
+    expect(result.definitions[0]).toBe(result.definitions[1]);
+    expect(result.rows[0]).toEqual(result.rows[1]);
     await fx.conn.end();
   });
 });
