@@ -157,16 +157,20 @@ export interface DeployStack {
   hold: CopyHold;
   runner: TestRunner;
   harness: AppHarness;
+  /** The runner's state schema. */
+  stateSchema: string;
   close(): Promise<void>;
 }
 
-export async function deployStack(name: string, rows: number, writers: number): Promise<DeployStack> {
+/** `tuning` overrides the runner's copy settings (e.g. to slow a copy that a test steps through). */
+export async function deployStack(name: string, rows: number, writers: number, tuning: MigrationTuning = {}): Promise<DeployStack> {
   const fx = await twinFixture(rows, writers, 2);
   const hold = await CopyHold.create(fx.conn, fx.target.database);
-  const runner = await new TestRunner(fx.target, `_sb_app_${name}_${process.pid}`, hold.tuning).start();
+  const stateSchema = `_sb_app_${name}_${process.pid}`;
+  const runner = await new TestRunner(fx.target, stateSchema, { ...hold.tuning, ...tuning }).start();
   const harness = await startApp(runner);
   return {
-    fx, hold, runner, harness,
+    fx, hold, runner, harness, stateSchema,
     async close() {
       await harness.close();
       await runner.close();
@@ -177,10 +181,10 @@ export async function deployStack(name: string, rows: number, writers: number): 
 }
 
 /** Starts a deploy stack before the file's tests and closes it after them; its fields are set once they run. */
-export function useDeployStack(name: string, rows: number, writers: number): DeployStack {
+export function useDeployStack(name: string, rows: number, writers: number, tuning?: MigrationTuning): DeployStack {
   const holder = {} as DeployStack;
   beforeAll(async () => {
-    Object.assign(holder, await deployStack(name, rows, writers));
+    Object.assign(holder, await deployStack(name, rows, writers, tuning));
   });
   afterAll(async () => {
     await holder.close?.();

@@ -2,28 +2,37 @@
 // not start a second), which runs under concurrent writes while the reconciler keeps the
 // `schemabot/deploy` check run, the GitHub deployment and the sticky comment up to date, ending green
 // with every write kept.
+import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { statusLine } from '../../app/deploy-progress.ts';
 import { TABLE_SQL, WIDENED } from '../support/deploy-fixture.ts';
 import { mergePull, pullRequestEvent } from '../../app/local-github/webhook-events.ts';
 import { eventually, repoConfig, useDeployStack } from './app-harness.ts';
 
-const stack = useDeployStack('deploy', 40_000, 2);
+// The hold takes effect at the runner's next throttle check (up to 250 ms later): a one-thread copy of
+// five rows a chunk makes each step of the held copy a few percent.
+const stack = useDeployStack('deploy', 20_000, 2, { chunkSize: 5, copyThreads: 1 });
 
-/** Lets the held copy run until the runner has stored more progress, holds it again, and waits for GitHub to show it. */
-async function stepCopy(id: string): Promise<void> {
-  const before = (await stack.runner.service.get(id)).percent;
-  await stack.hold.set(false);
-  await eventually(async () => {
-    const now = await stack.runner.service.get(id);
-    return now.percent > before || now.state !== 'running';
-  }, 'more progress');
-  await stack.hold.set(true);
-  await eventually(async () => stack.harness.github.checkRunsNamed('schemabot/deploy')[0]?.output.title === statusLine(await stack.runner.service.get(id)),
-    'GitHub showing the held copy');
+/** Rows the copy has committed, from its checkpoint (written with each chunk). */
+async function copiedRows(): Promise<number> {
+  const [rows] = await stack.fx.conn.query<RowDataPacket[]>(`SELECT rows_copied FROM \`${stack.stateSchema}\`.checkpoints WHERE stream = 'copy'`);
+  return rows.length > 0 ? Number(rows[0].rows_copied) : 0;
 }
 
-
+/** Lets the held copy copy more rows, holds it again, and waits for GitHub to show it held there. */
+async function stepCopy(id: string): Promise<void> {
+  const before = await copiedRows();
+  await stack.hold.set(false);
+  await eventually(async () => (await copiedRows()) > before, 'more rows copied');
+  await stack.hold.set(true);
+  // The runner stores progress about once a second: wait until it is stored held, past the step.
+  await eventually(async () => {
+    const deploy = await stack.runner.service.get(id);
+    const line = statusLine(deploy);
+    return deploy.migrations[0].rowsCopied > before && /throttled/.test(line)
+      && stack.harness.github.checkRunsNamed('schemabot/deploy')[0]?.output.title === line;
+  }, 'GitHub showing the held copy');
+}
 
 describe('merge → deploy', () => {
   it('submits one deploy, reports its progress on one check run and a deployment, and ends green with no write lost', async () => {
