@@ -71,7 +71,7 @@ describe('server restart', () => {
     cleanups.push(() => load.stop());
     const service = new DeployService({ targets: { main: target }, stateSchema: STATE });
     cleanups.push(() => service.stop());
-    const runner = new RunnerProcess('runner-r', { SCHEMABOT_TEST_DSN: dsn, SCHEMABOT_TEST_STATE: STATE, SCHEMABOT_TEST_CHUNK: '50' });
+    const runner = new RunnerProcess('runner-r', { SCHEMABOT_TEST_DSN: dsn, SCHEMABOT_TEST_STATE: STATE, SCHEMABOT_TEST_CHUNK: '20' });
     cleanups.push(() => runner.kill9());
 
     try {
