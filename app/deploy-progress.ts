@@ -39,7 +39,9 @@ export function statusLine(deploy: DeployView): string {
       const throttle = deploy.migrations.find((m) => m.throttle)?.throttle;
       return `${deploy.state === 'reverting' ? 'reverting' : stageOf(deploy)} ${Math.floor(deploy.percent)}%${eta}${throttle ? `, throttled (${throttle})` : ''}`;
     }
-    case 'ready-to-cutover': return deploy.cutover === 'gated' && !deploy.cutoverRequestedBy ? 'ready to cut over, waiting for release' : 'ready, cutting over';
+    case 'ready-to-cutover':
+      if (deploy.paused) return 'ready to cut over, paused: cuts over once resumed';
+      return deploy.cutover === 'gated' && !deploy.cutoverRequestedBy ? 'ready to cut over, waiting for release' : 'ready, cutting over';
     case 'cutting-over': return 'cutting over';
     case 'complete': return deploy.error ? `complete (revert failed: ${firstLine(deploy.error)})` : 'complete';
     case 'reverted': return 'reverted';

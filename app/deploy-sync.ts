@@ -65,7 +65,8 @@ function cutoverCheck(deploy: DeployView): CheckState {
     return { status: 'completed', conclusion: 'action_required', title: 'Ready to cut over', summary };
   }
   if (['queued', 'running', 'ready-to-cutover', 'cutting-over'].includes(deploy.state)) {
-    return { status: 'in_progress', title: statusLine(deploy), summary: `Released by ${md(deploy.cutoverRequestedBy ?? 'the runner')}.` };
+    const paused = deploy.paused ? ' The deploy is paused: it cuts over once resumed (`/resume`).' : '';
+    return { status: 'in_progress', title: statusLine(deploy), summary: `Released by ${md(deploy.cutoverRequestedBy ?? 'the runner')}.${paused}` };
   }
   const cutOver = ['complete', 'reverting', 'reverted'].includes(deploy.state);
   return {

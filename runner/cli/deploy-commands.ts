@@ -156,7 +156,7 @@ export function statusCommand(): Command {
 
 const COMMAND_HELP: Record<DeployCommand, string> = {
   cutover: 'release a gated deploy that is ready to cut over',
-  pause: 'pause copying (binlog catch-up continues)',
+  pause: 'hold the copy, the index build and the cut-over (the binlog is still applied)',
   resume: 'resume a paused deploy',
   abort: 'stop a deploy before cut-over and remove its helper tables',
   revert: 'revert a completed deploy, keeping every write made since',

@@ -20,6 +20,7 @@ import { RowCopier } from './row-copier.ts';
 import { readTableInfo, showCreateTable, tableExists, type TableInfo } from '../db/table-info.ts';
 import { comparableCreateTable } from '../schema/table-model.ts';
 import { swapBackNames, tableNames, type TableNames } from './table-names.ts';
+import { refreshStatistics } from './shadow-statistics.ts';
 import { Throttler } from './throttler.ts';
 import { verifyChangedKeys, verifyShadow } from './verification.ts';
 
@@ -297,20 +298,14 @@ export class OnlineMigration {
     await createChangelog(ctrl, names);
   }
 
-  /**
-   * Refreshes the shadow table's index statistics; InnoDB samples a few pages per index, which takes
-   * milliseconds. A table that is reopened (after a rename, or by a new process) takes its persistent
-   * statistics back, and those may date from when it was empty. The applier's lookups of many keys
-   * then scan the whole table (seen: 300 ms per 1,000 keys on 1M rows), and a table that goes live
-   * with such statistics gets bad query plans.
-   */
-  private async analyzeShadow(): Promise<void> {
-    await this.ctrl.query(`ANALYZE LOCAL TABLE ${quoteIdent(this.names.shadow)}`);
+  private async refreshShadowStatistics(): Promise<void> {
+    const problem = await refreshStatistics(this.options.target, this.names.shadow, this.lockWaitSeconds);
+    if (problem) this.progress.log(problem);
   }
 
   private async startStreaming(from: BinlogPosition, copy: CopyProgress | undefined): Promise<void> {
     const { names, options, mapping } = this;
-    await this.analyzeShadow();
+    await this.refreshShadowStatistics();
     const monitor = await this.open();
     this.streamer = new BinlogStreamer(options.target, names.schema, [names.original, names.changelog], randomInt(100_000, 2 ** 31),
       { [names.original]: mapping.key.oldColumns, [names.changelog]: ['hint', 'value'] });
@@ -399,9 +394,12 @@ export class OnlineMigration {
    * checksums. A swap back verifies the keys it replays at the cut-over instead.
    */
   async buildIndexesAndVerify(): Promise<void> {
-    // The heaviest work after the copy: it waits out a throttle (a manual pause, replica lag) as the copy does.
-    await this.throttler?.wait(() => this.checkAbort(), true);
-    await this.analyzeShadow();
+    if (!this.options.swapBack) {
+      // The heaviest work after the copy: it waits out a throttle (a manual pause, replica lag) as the
+      // copy does. A swap back (a revert) has no copy, and is never held.
+      await this.throttler?.wait(() => this.checkAbort(), true);
+      await this.refreshShadowStatistics();
+    }
     const deferred = this.helpers.deferred;
     const built = !deferred || comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow))
       === comparableCreateTable(this.helpers.shadowDefinition);

@@ -110,7 +110,11 @@ export class Throttler {
    * instead of trusting the last background check (before a heavy step, not for every chunk).
    */
   async wait(onWait: (reason: string) => void, fresh = false): Promise<void> {
-    if (fresh) await this.check();
+    if (fresh) {
+      // A check already under way may have started before the caller's moment: wait for it, then check again.
+      await this.checking;
+      await this.check();
+    }
     while (this.reason) {
       if (this.fatal) throw this.fatal;
       onWait(this.reason);

@@ -38,7 +38,7 @@ export function createMetrics(): RunnerMetrics {
     labelNames: migrationLabels, registers: [registry],
   });
   const throttled = new Counter({
-    name: 'schemabot_throttled_seconds_total', help: 'Seconds the copy waited, by kind of throttle reason',
+    name: 'schemabot_throttled_seconds_total', help: 'Seconds a migration was held (its copy, its index build, or a paused cut-over), by kind of throttle reason',
     labelNames: ['reason'], registers: [registry],
   });
   const stall = new Histogram({

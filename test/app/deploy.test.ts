@@ -11,7 +11,8 @@ import { eventually, repoConfig, useDeployStack } from './app-harness.ts';
 
 // The hold takes effect at the runner's next throttle check (up to 250 ms later): a one-thread copy of
 // five rows a chunk makes each step of the held copy a few percent.
-const stack = useDeployStack('deploy', 20_000, 2, { chunkSize: 5, copyThreads: 1 });
+const ROWS = 20_000;
+const stack = useDeployStack('deploy', ROWS, 2, { chunkSize: 5, copyThreads: 1 });
 
 /** Rows the copy has committed, from its checkpoint (written with each chunk). */
 async function copiedRows(): Promise<number> {
@@ -23,13 +24,14 @@ async function copiedRows(): Promise<number> {
 async function stepCopy(id: string): Promise<void> {
   const before = await copiedRows();
   await stack.hold.set(false);
-  await eventually(async () => (await copiedRows()) > before, 'more rows copied');
+  // At least 2% more, so that every step shows another percentage.
+  await eventually(async () => (await copiedRows()) >= before + ROWS / 50, 'more rows copied');
   await stack.hold.set(true);
   // The runner stores progress about once a second: wait until it is stored held, past the step.
   await eventually(async () => {
     const deploy = await stack.runner.service.get(id);
     const line = statusLine(deploy);
-    return deploy.migrations[0].rowsCopied > before && /throttled/.test(line)
+    return deploy.migrations[0].rowsCopied >= before + ROWS / 50 && /throttled/.test(line)
       && stack.harness.github.checkRunsNamed('schemabot/deploy')[0]?.output.title === line;
   }, 'GitHub showing the held copy');
 }

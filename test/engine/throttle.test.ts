@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { connect } from '../../runner/db/connect.ts';
 import { parseDsn } from '../../runner/db/dsn.ts';
 import { startEmbeddedServer } from '../../runner/embedded/mariadb.ts';
-import { runOnlineMigration } from '../../runner/engine/online-migration.ts';
+import { OnlineMigration, runOnlineMigration } from '../../runner/engine/online-migration.ts';
 import type { ProgressSink, ProgressSnapshot } from '../../runner/engine/progress.ts';
 import { freshDatabase } from '../support/database.ts';
 import { postponedMigration } from '../support/manual-gate.ts';
@@ -107,21 +107,29 @@ describe('throttling', () => {
     await conn.query('CREATE TABLE t (id INT PRIMARY KEY, v INT, KEY kv (v))');
     await conn.query('INSERT INTO t SELECT seq, seq FROM seq_1_to_3000');
     const progress = recordingProgress();
-    const copied = () => progress.snapshots.some((s) => s.rowsCopied >= 3000);
-    let lifted = false;
-    const migration = runOnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT', chunkSize: 500, progress,
-      throttleReason: () => (copied() && !lifted ? 'paused by the test' : undefined) });
-    await until(() => progress.snapshots.some((s) => s.throttle === 'paused by the test'), 'the throttle after the copy',
-      () => progress.snapshots.at(-1));
-    await new Promise((r) => setTimeout(r, 1_000));
-    expect(progress.snapshots.map((s) => s.state)).not.toContain('building-indexes');
-    expect(progress.snapshots.map((s) => s.state)).not.toContain('verifying');
-    const [[shadow]] = await conn.query<RowDataPacket[]>('SHOW CREATE TABLE t__gho');
-    expect(shadow['Create Table']).not.toMatch(/KEY `kv`/);
-    lifted = true;
-    const result = await migration;
-    expect(result.rowsCopied).toBe(3000);
-    expect(progress.snapshots.map((s) => s.state)).toContain('building-indexes');
+    let reason: string | undefined;
+    const migration = new OnlineMigration({ target, table: 't', alter: 'ADD COLUMN w INT', chunkSize: 500, progress, throttleReason: () => reason });
+    try {
+      await migration.start();
+      await migration.copy();
+      // Throttled from the moment the copy is done: the build and verification must not start.
+      reason = 'paused by the test';
+      const built = migration.buildIndexesAndVerify();
+      await until(() => progress.snapshots.some((s) => s.throttle === 'paused by the test'), 'the throttle after the copy',
+        () => progress.snapshots.at(-1));
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(progress.snapshots.map((s) => s.state)).not.toContain('building-indexes');
+      expect(progress.snapshots.map((s) => s.state)).not.toContain('verifying');
+      const [[shadow]] = await conn.query<RowDataPacket[]>('SHOW CREATE TABLE t__gho');
+      expect(shadow['Create Table']).not.toMatch(/KEY `kv`/);
+      reason = undefined;
+      await built;
+      expect(progress.snapshots.map((s) => s.state)).toContain('building-indexes');
+      await migration.catchUp();
+      await migration.cutOver();
+    } finally {
+      await migration.close();
+    }
     const [[live]] = await conn.query<RowDataPacket[]>('SHOW CREATE TABLE t');
     expect(live['Create Table']).toMatch(/KEY `kv`/);
     await conn.end();
