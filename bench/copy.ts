@@ -99,18 +99,26 @@ async function startWriters(dsn: string): Promise<{ stop(): Promise<WriteLoadSta
 /**
  * Flushes the seed's dirty pages, so every tool starts on a server in a steady state: right after the
  * 1M-row seed the redo log is about 90% full, and the first tool to write would pay for the seed in
- * InnoDB's synchronous flushing (stalls of every writer). The server's settings are restored after.
+ * InnoDB's synchronous flushing (stalls of every writer). The server's settings are restored after;
+ * after a minute it gives up, saying so.
  */
+const FLUSH_SEED_MS = 60_000;
+
 async function flushSeed(server: EmbeddedServer): Promise<void> {
   const conn = await connect(parseDsn(server.dsn('mysql')));
   const [[before]] = await conn.query<RowDataPacket[]>(
     'SELECT @@innodb_io_capacity AS io, @@innodb_io_capacity_max AS ioMax, @@innodb_max_dirty_pages_pct AS dirtyPct');
   try {
     await conn.query('SET GLOBAL innodb_io_capacity_max = 100000, innodb_io_capacity = 100000, innodb_max_dirty_pages_pct = 0');
+    const deadline = Date.now() + FLUSH_SEED_MS;
     for (;;) {
       const [[{ dirty }]] = await conn.query<RowDataPacket[]>(
         "SELECT VARIABLE_VALUE AS dirty FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'");
       if (Number(dirty) < 100) break;
+      if (Date.now() > deadline) {
+        process.stderr.write(`(the seed still had ${dirty} dirty pages after ${FLUSH_SEED_MS / 1000} s of flushing: this run starts with them)\n`);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
