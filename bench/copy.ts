@@ -7,10 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import type { RowDataPacket } from 'mysql2/promise';
 import { startBenchChild } from './child-process.ts';
-import { benchTable, createBenchDatabase } from './tables.ts';
+import { benchTable } from './tables.ts';
 import { connect } from '../runner/db/connect.ts';
 import { parseDsn } from '../runner/db/dsn.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../runner/embedded/mariadb.ts';
+import { createSampleDatabase } from '../runner/embedded/sample-data.ts';
 import type { WriteLoadStats } from '../runner/embedded/write-load.ts';
 import { runOnlineMigration } from '../runner/engine/online-migration.ts';
 import type { ProgressSink } from '../runner/engine/progress.ts';
@@ -96,14 +97,14 @@ async function startWriters(dsn: string): Promise<{ stop(): Promise<WriteLoadSta
   };
 }
 
+const FLUSH_SEED_MS = 60_000;
+
 /**
  * Flushes the seed's dirty pages, so every tool starts on a server in a steady state: right after the
  * 1M-row seed the redo log is about 90% full, and the first tool to write would pay for the seed in
  * InnoDB's synchronous flushing (stalls of every writer). The server's settings are restored after;
  * after a minute it gives up, saying so.
  */
-const FLUSH_SEED_MS = 60_000;
-
 async function flushSeed(server: EmbeddedServer): Promise<void> {
   const conn = await connect(parseDsn(server.dsn('mysql')));
   const [[before]] = await conn.query<RowDataPacket[]>(
@@ -131,7 +132,7 @@ async function flushSeed(server: EmbeddedServer): Promise<void> {
 async function measure(contender: Contender, underLoad: boolean): Promise<Outcome> {
   const server = await startEmbeddedServer({ bufferPool: '1G', extraArgs: SERVER_ARGS });
   try {
-    await createBenchDatabase(server, 'bench', TABLE, ROWS);
+    await createSampleDatabase(server, 'bench', ROWS, TABLE.create);
     if (FLUSH_SEED) await flushSeed(server);
     const load = underLoad ? await startWriters(server.dsn('bench')) : undefined;
     const outcome = await contender(server, 'bench');

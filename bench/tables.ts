@@ -2,10 +2,7 @@
 // the shape issue 7's targets were set on (BIGINT key, an INT with a secondary index, VARCHAR(64),
 // DATETIME(6), DECIMAL and TEXT). Each comes with its ALTER and a write mix for the writers.
 import type { Connection } from 'mysql2/promise';
-import { connect } from '../runner/db/connect.ts';
-import { parseDsn } from '../runner/db/dsn.ts';
-import type { EmbeddedServer } from '../runner/embedded/mariadb.ts';
-import { createUsers, usersWriteMix } from '../runner/embedded/sample-data.ts';
+import { createUsers, oltpWriteMix, seedRows, usersWriteMix } from '../runner/embedded/sample-data.ts';
 import type { WriteOperation } from '../runner/embedded/write-load.ts';
 
 export interface BenchTable {
@@ -14,8 +11,6 @@ export interface BenchTable {
   create(conn: Connection, rows: number): Promise<void>;
   writeMix(maxId: number): WriteOperation;
 }
-
-const SEED_BATCH = 50_000;
 
 async function createOrders(conn: Connection, rows: number): Promise<void> {
   await conn.query(`CREATE TABLE orders (
@@ -28,30 +23,20 @@ async function createOrders(conn: Connection, rows: number): Promise<void> {
       PRIMARY KEY (id),
       KEY ix_account (account_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
-  for (let from = 1; from <= rows; from += SEED_BATCH) {
-    const to = Math.min(rows, from + SEED_BATCH - 1);
-    await conn.query(`INSERT INTO orders (account_id, code, created_at, amount, note)
-      SELECT (seq * 7919) % 50000, CONCAT('ord-', LEFT(MD5(seq), 16)), TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND,
-             (seq % 100000) / 100, IF(seq % 5 = 0, NULL, REPEAT(CONCAT('note ', seq, ' '), 1 + seq % 12))
-        FROM seq_${from}_to_${to}`);
-  }
+  await seedRows(conn, rows, (from, to) => `INSERT INTO orders (account_id, code, created_at, amount, note)
+    SELECT (seq * 7919) % 50000, CONCAT('ord-', LEFT(MD5(seq), 16)), TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND,
+           (seq % 100000) / 100, IF(seq % 5 = 0, NULL, REPEAT(CONCAT('note ', seq, ' '), 1 + seq % 12))
+      FROM seq_${from}_to_${to}`);
 }
 
 function ordersWriteMix(maxId: number): WriteOperation {
-  return async (conn) => {
-    const id = 1 + Math.floor(Math.random() * maxId);
-    const dice = Math.random();
-    if (dice < 0.5) {
-      await conn.query('UPDATE orders SET amount = amount + 1.25 WHERE id = ?', [id]);
-    } else if (dice < 0.75) {
-      await conn.query("INSERT INTO orders (account_id, code, created_at, amount, note) VALUES (?, ?, NOW(6), 9.99, 'new')",
-        [Math.floor(Math.random() * 50_000), `new-${id}-${Date.now()}`]);
-    } else if (dice < 0.9) {
-      await conn.query('DELETE FROM orders WHERE id = ?', [id]);
-    } else {
-      await conn.query("UPDATE orders SET account_id = account_id + 1, note = CONCAT(COALESCE(note, ''), '!') WHERE id = ?", [id]);
-    }
-  };
+  return oltpWriteMix(maxId, {
+    update: (conn, id) => conn.query('UPDATE orders SET amount = amount + 1.25 WHERE id = ?', [id]),
+    insert: (conn, _id, tag) => conn.query("INSERT INTO orders (account_id, code, created_at, amount, note) VALUES (?, ?, NOW(6), 9.99, 'new')",
+      [Math.floor(Math.random() * 50_000), `new-${tag}`]),
+    delete: (conn, id) => conn.query('DELETE FROM orders WHERE id = ?', [id]),
+    touch: (conn, id) => conn.query("UPDATE orders SET account_id = account_id + 1, note = CONCAT(COALESCE(note, ''), '!') WHERE id = ?", [id]),
+  });
 }
 
 export const BENCH_TABLES: Record<string, BenchTable> = {
@@ -63,16 +48,4 @@ export function benchTable(name: string | undefined): BenchTable {
   const table = BENCH_TABLES[name ?? 'users'];
   if (!table) throw new Error(`BENCH_TABLE must be one of ${Object.keys(BENCH_TABLES).join(', ')}`);
   return table;
-}
-
-/** A database `database` with `table` filled with `rows` rows. */
-export async function createBenchDatabase(server: EmbeddedServer, database: string, table: BenchTable, rows: number): Promise<void> {
-  const conn = await connect(parseDsn(server.dsn('mysql')));
-  try {
-    await conn.query(`CREATE DATABASE \`${database}\``);
-    await conn.query(`USE \`${database}\``);
-    await table.create(conn, rows);
-  } finally {
-    await conn.end();
-  }
 }

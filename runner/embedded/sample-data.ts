@@ -8,47 +8,59 @@ import type { WriteOperation } from './write-load.ts';
 
 const SCHEMA_FILE = new URL('../../schemas/users.sql', import.meta.url);
 
-/** Creates `users` from schemas/users.sql and inserts `rows` rows (MariaDB's SEQUENCE engine). */
+const SEED_BATCH = 50_000;
+
+/** Inserts rows 1 to `rows` in batches: `insert(from, to)` selects them from `seq_<from>_to_<to>` (MariaDB's SEQUENCE engine). */
+export async function seedRows(conn: Connection, rows: number, insert: (from: number, to: number) => string): Promise<void> {
+  for (let from = 1; from <= rows; from += SEED_BATCH) await conn.query(insert(from, Math.min(rows, from + SEED_BATCH - 1)));
+}
+
+/** Creates `users` from schemas/users.sql and inserts `rows` rows. */
 export async function createUsers(conn: Connection, rows: number): Promise<void> {
   await conn.query('DROP TABLE IF EXISTS users');
   await conn.query(readFileSync(SCHEMA_FILE, 'utf8'));
-  const batch = 50_000;
-  for (let from = 1; from <= rows; from += batch) {
-    const to = Math.min(rows, from + batch - 1);
-    await conn.query(`INSERT INTO users (email, name, status, balance, created_at)
-      SELECT CONCAT('user', seq, '@example.com'), CONCAT('User ', seq), ELT(1 + seq % 3, 'active', 'suspended', 'deleted'),
-             (seq % 100000) / 100, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND
-        FROM seq_${from}_to_${to}`);
-  }
+  await seedRows(conn, rows, (from, to) => `INSERT INTO users (email, name, status, balance, created_at)
+    SELECT CONCAT('user', seq, '@example.com'), CONCAT('User ', seq), ELT(1 + seq % 3, 'active', 'suspended', 'deleted'),
+           (seq % 100000) / 100, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND
+      FROM seq_${from}_to_${to}`);
 }
 
-/** Creates `database` on the server with the sample `users` table of `rows` rows in it. */
-export async function createSampleDatabase(server: EmbeddedServer, database: string, rows: number): Promise<ConnectionTarget> {
+/** Creates `database` on the server with a table made by `create` (the sample `users` by default) of `rows` rows in it. */
+export async function createSampleDatabase(server: EmbeddedServer, database: string, rows: number,
+  create: (conn: Connection, rows: number) => Promise<void> = createUsers): Promise<ConnectionTarget> {
   const admin = await connect(parseDsn(server.dsn('mysql')));
   await admin.query(`CREATE DATABASE \`${database}\``);
   await admin.end();
   const target = parseDsn(server.dsn(database));
   const conn = await connect(target);
-  await createUsers(conn, rows);
+  await create(conn, rows);
   await conn.end();
   return target;
 }
 
-/** Updates, inserts and deletes on random users: the mix a busy OLTP table sees. */
-export function usersWriteMix(maxId: number): WriteOperation {
+/** One write on row `id`; `tag` is unique to the write, for values that must be new. */
+type Write = (conn: Connection, id: number, tag: string) => Promise<unknown>;
+
+/**
+ * The mix a busy OLTP table sees, on random ids up to `maxId`: half `update`, a quarter `insert`,
+ * 15% `delete` and 10% `touch` (an update of other columns).
+ */
+export function oltpWriteMix(maxId: number, writes: { update: Write; insert: Write; delete: Write; touch: Write }): WriteOperation {
   let next = 0;
   return async (conn, writer) => {
     const id = 1 + Math.floor(Math.random() * maxId);
     const dice = Math.random();
-    if (dice < 0.5) {
-      await conn.query('UPDATE users SET balance = balance + 1.25 WHERE id = ?', [id]);
-    } else if (dice < 0.75) {
-      next++;
-      await conn.query('INSERT INTO users (email, name) VALUES (?, ?)', [`new-${writer}-${next}-${Date.now()}@example.com`, `New ${next}`]);
-    } else if (dice < 0.9) {
-      await conn.query('DELETE FROM users WHERE id = ?', [id]);
-    } else {
-      await conn.query("UPDATE users SET status = 'suspended', name = CONCAT(name, '!') WHERE id = ?", [id]);
-    }
+    const write = dice < 0.5 ? writes.update : dice < 0.75 ? writes.insert : dice < 0.9 ? writes.delete : writes.touch;
+    await write(conn, id, `${writer}-${++next}-${Date.now()}`);
   };
+}
+
+/** The OLTP mix on `users`. */
+export function usersWriteMix(maxId: number): WriteOperation {
+  return oltpWriteMix(maxId, {
+    update: (conn, id) => conn.query('UPDATE users SET balance = balance + 1.25 WHERE id = ?', [id]),
+    insert: (conn, _id, tag) => conn.query('INSERT INTO users (email, name) VALUES (?, ?)', [`new-${tag}@example.com`, `New ${tag}`]),
+    delete: (conn, id) => conn.query('DELETE FROM users WHERE id = ?', [id]),
+    touch: (conn, id) => conn.query("UPDATE users SET status = 'suspended', name = CONCAT(name, '!') WHERE id = ?", [id]),
+  });
 }

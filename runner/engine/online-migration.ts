@@ -389,32 +389,32 @@ export class OnlineMigration {
   }
 
   /**
-   * Adds the deferred secondary indexes back (unless a resumed run finds them built) and verifies the
-   * copy, so that a migration ready to cut over is a verified one; the build runs beside the
-   * checksums. A swap back verifies the keys it replays at the cut-over instead.
+   * Adds the deferred secondary indexes back and verifies the copy, so that a migration ready to cut
+   * over is a verified one; the build runs beside the checksums. A swap back only builds: it verifies
+   * the keys it replays at the cut-over instead, and is never held by a throttle (it has no copy).
    */
   async buildIndexesAndVerify(): Promise<void> {
-    if (!this.options.swapBack) {
-      // The heaviest work after the copy: it waits out a throttle (a manual pause, replica lag) as the
-      // copy does. A swap back (a revert) has no copy, and is never held.
-      await this.throttler?.wait(() => this.checkAbort(), true);
-      await this.refreshShadowStatistics();
-    }
+    if (this.options.swapBack) return this.rebuildDeferredIndexes();
+    // The heaviest work after the copy: it waits out a throttle (a manual pause, replica lag) as the copy does.
+    await this.throttler?.wait(() => this.checkAbort(), true);
+    await this.refreshShadowStatistics();
+    await this.rebuildDeferredIndexes((build) => this.verify(async () => {
+      await build();
+      this.setState('verifying');
+    }));
+    // Also when the build alongside verification failed and succeeded on a later attempt, or was done before a resume.
+    if (!this.verified) await this.verify();
+  }
+
+  /** Unless a resumed run finds them built; `firstAttempt` runs the first build (beside verification). */
+  private async rebuildDeferredIndexes(firstAttempt?: (build: () => Promise<void>) => Promise<void>): Promise<void> {
     const deferred = this.helpers.deferred;
-    const built = !deferred || comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow))
-      === comparableCreateTable(this.helpers.shadowDefinition);
-    if (!built) {
-      this.setState('building-indexes');
-      this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy${this.options.swapBack ? '' : ' while verifying it'}: `
-        + deferred.names.join(', '));
-      await rebuildIndexes(await this.open(), this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp(),
-        this.options.swapBack ? undefined : (build) => this.verify(async () => {
-          await build();
-          this.setState('verifying');
-        }));
-    }
-    // Also when the build alongside verification failed and succeeded on a later attempt.
-    if (!this.options.swapBack && !this.verified) await this.verify();
+    if (!deferred || comparableCreateTable(await showCreateTable(this.ctrl, this.names.shadow))
+      === comparableCreateTable(this.helpers.shadowDefinition)) return;
+    this.setState('building-indexes');
+    this.progress.log(`building ${deferred.names.length} secondary index(es) on the copy${firstAttempt ? ' while verifying it' : ''}: `
+      + deferred.names.join(', '));
+    await rebuildIndexes(await this.open(), this.names, this.mapping, deferred, this.activeApplier, () => this.catchUp(), firstAttempt);
   }
 
   /** Applies the binlog while waiting until the gate opens (or the migration fails). */
